@@ -1,0 +1,140 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Handlers of the ``robot-learning`` subcommands (argument parsing lives in ``main``)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import shlex
+import sys
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import TimeRemainingColumn
+
+from robot_learning.config import load_config
+
+CONSOLE = Console()
+
+
+@contextlib.contextmanager
+def training_progress(total: int):
+    """A rich progress bar; yields the callback that TrainingRunner calls per iteration."""
+    progress = Progress(
+        TextColumn('[bold]train'), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(), TextColumn('{task.description}'), console=CONSOLE)
+    task = progress.add_task('', total=total)
+
+    def update(iteration: int, total_iterations: int, metrics: dict) -> None:
+        error = metrics['speed_error']
+        description = (
+            f"reward {metrics['reward']:.2f} | ep len {metrics['episode_length']:.0f} | "
+            f"speed err {'-' if math.isnan(error) else f'{error:.3f}'} m/s | "
+            f"{metrics['steps_per_s']:.0f} steps/s")
+        progress.update(task, completed=iteration + 1, total=total_iterations,
+                        description=description)
+        if not CONSOLE.is_terminal and iteration % 10 == 0:
+            # Logs and CI have no live bar: print a line every 10 iterations instead.
+            print(f'iteration {iteration + 1}/{total_iterations}: {description}', flush=True)
+
+    with progress:
+        yield update
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """``robot-learning train``."""
+    from robot_learning.rl.train_config import TrainConfig
+    from robot_learning.rl.training import train
+    config = load_config(TrainConfig, args.config, args.overrides)
+    CONSOLE.print(f'training {config.task.robot} on {config.task.backend} with '
+                  f'{config.task.num_envs} environments for {config.max_iterations} iterations '
+                  f'-> {config.run_dir}')
+    with training_progress(config.max_iterations) as progress:
+        run_dir = train(config, resume=args.resume, progress=progress, verbose=args.verbose)
+    CONSOLE.print(f'done: checkpoints and TensorBoard logs in {run_dir}')
+    return 0
+
+
+def command_line() -> str:
+    """The command that started this process, shell-quoted (for provenance)."""
+    return ' '.join(shlex.quote(part) for part in ['robot-learning', *sys.argv[1:]])
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """``robot-learning export``."""
+    from robot_learning.policies.export import export_bundle
+    bundle = export_bundle(args.run_dir, args.output, args.checkpoint, command=command_line())
+    CONSOLE.print(f'wrote policy bundle {bundle} (policy.onnx, policy.pt, contract.yaml)')
+    return 0
+
+
+def print_metrics(title: str, metrics: dict) -> None:
+    """Print a metric table."""
+    from rich.table import Table
+    table = Table(title=title)
+    table.add_column('metric')
+    table.add_column('value', justify='right')
+    for key, value in metrics.items():
+        table.add_row(key, f'{value:.4f}' if isinstance(value, float) else str(value))
+    CONSOLE.print(table)
+
+
+def parse_assignments(items: list[str]) -> dict[str, float]:
+    """['name=value', ...] -> {name: float(value)}."""
+    values = {}
+    for item in items:
+        name, separator, value = item.partition('=')
+        if not separator:
+            raise ValueError(f"expected PARAM=VALUE, got '{item}'")
+        values[name] = float(value)
+    return values
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """``robot-learning evaluate``."""
+    from robot_learning.policies.evaluation import (evaluate_bundle, EvaluationConfig,
+                                                    write_report)
+    config = EvaluationConfig(
+        backend=args.backend, num_envs=args.num_envs, episode_length_s=args.episode_length,
+        command=tuple(args.command), dynamics=parse_assignments(args.dynamics), seed=args.seed)
+    report = evaluate_bundle(args.bundle, config)
+    print_metrics(f'{args.bundle} on {args.backend}, command {tuple(args.command)}',
+                  report['metrics'])
+    if args.report:
+        CONSOLE.print(f'report: {write_report(report, args.report)}')
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """``robot-learning demo``: the shipped policy on MuJoCo and PyBullet (+ optional training)."""
+    import pathlib
+
+    from robot_learning.paths import share_dir
+    from robot_learning.policies.evaluation import (evaluate_bundle, EvaluationConfig,
+                                                    write_report)
+    output = pathlib.Path(args.output)
+    bundles = {'shipped': share_dir() / 'policies' / 'quadruped_flat'}
+    if args.train_iterations > 0:
+        from robot_learning.policies.export import export_bundle
+        from robot_learning.rl.train_config import TrainConfig
+        from robot_learning.rl.training import train
+        config = load_config(TrainConfig, share_dir() / 'config/train/quadruped_flat.yaml',
+                             [f'max_iterations={args.train_iterations}', 'task.num_envs=256',
+                              f'run_dir={output / "train"}'])
+        with training_progress(config.max_iterations) as progress:
+            run_dir = train(config, progress=progress)
+        bundles['fresh'] = export_bundle(run_dir, output / 'fresh_bundle',
+                                         command=command_line())
+    for name, bundle in bundles.items():
+        if not (bundle / 'contract.yaml').is_file():
+            CONSOLE.print(f'[yellow]no bundle at {bundle}; skipping[/yellow]')
+            continue
+        for backend in ('mujoco', 'pybullet'):
+            config = EvaluationConfig(backend=backend, num_envs=8, episode_length_s=20.0)
+            report = evaluate_bundle(bundle, config)
+            path = write_report(report, output / f'{name}_{backend}.json')
+            print_metrics(f'{name} policy on {backend}: 0.5 m/s forward for 20 s',
+                          report['metrics'])
+            CONSOLE.print(f'report: {path}')
+    return 0

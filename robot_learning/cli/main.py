@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``robot-learning``: one entry point, one subcommand per workflow step."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from robot_learning.config import ConfigError
+
+
+def _add_train(subparsers) -> None:
+    parser = subparsers.add_parser('train', help='train a policy with PPO (rsl-rl)')
+    parser.add_argument('--config', default='config/train/quadruped_flat.yaml',
+                        help='training YAML (see config/train/)')
+    parser.add_argument('overrides', nargs='*', help='key.sub=value overrides')
+    parser.add_argument('--resume', action='store_true',
+                        help='continue from the newest checkpoint in run_dir')
+    parser.add_argument('--verbose', action='store_true', help="print rsl-rl's full log")
+    parser.set_defaults(handler='robot_learning.cli.commands:run_train')
+
+
+def _add_export(subparsers) -> None:
+    parser = subparsers.add_parser('export', help='write a policy bundle from a training run')
+    parser.add_argument('run_dir', help='training run folder (holds config.yaml, model_*.pt)')
+    parser.add_argument('--checkpoint', default=None, help='checkpoint file (default: newest)')
+    parser.add_argument('--output', required=True, help='bundle folder to write')
+    parser.set_defaults(handler='robot_learning.cli.commands:run_export')
+
+
+def _add_evaluate(subparsers) -> None:
+    parser = subparsers.add_parser('evaluate', help='evaluate a policy bundle in simulation')
+    parser.add_argument('bundle', help='policy bundle folder')
+    parser.add_argument('--backend', default='mujoco', help='mujoco or pybullet')
+    parser.add_argument('--num-envs', type=int, default=16)
+    parser.add_argument('--episode-length', type=float, default=20.0, help='seconds')
+    parser.add_argument('--command', type=float, nargs=3, default=(0.5, 0.0, 0.0),
+                        metavar=('VX', 'VY', 'YAW_RATE'), help='velocity command')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--report', default=None, help='JSON report path')
+    parser.add_argument('--set', dest='dynamics', nargs='*', default=[],
+                        metavar='PARAM=VALUE', help='dynamics parameters, e.g. ground_friction=0.6')
+    parser.set_defaults(handler='robot_learning.cli.commands:run_evaluate')
+
+
+def _add_demo(subparsers) -> None:
+    parser = subparsers.add_parser(
+        'demo', help='the main job: evaluate the shipped quadruped policy on both engines')
+    parser.add_argument('--train-iterations', type=int, default=0,
+                        help='also train a fresh policy briefly for this many iterations')
+    parser.add_argument('--output', default='runs/demo', help='folder for reports and runs')
+    parser.set_defaults(handler='robot_learning.cli.commands:run_demo')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``robot-learning`` with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog='robot-learning', description='Sim-to-real robot learning toolkit.')
+    parser.add_argument('--log-level', default='INFO')
+    subparsers = parser.add_subparsers(dest='command', required=True)
+    for add in (_add_train, _add_export, _add_evaluate, _add_demo):
+        add(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format='%(levelname)s %(name)s: %(message)s')
+    module_name, function_name = args.handler.split(':')
+    import importlib
+    handler = getattr(importlib.import_module(module_name), function_name)
+    try:
+        return int(handler(args) or 0)
+    except (ConfigError, FileNotFoundError, ValueError) as error:
+        print(f'robot-learning {args.command}: error: {error}', file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())

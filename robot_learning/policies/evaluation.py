@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Evaluate a locomotion policy bundle on any backend: tracking error, survival, report.
+
+Metric names (JSON report, key ``metrics``):
+- ``lin_vel_error``: mean over surviving time steps (after the first ``warmup_s``) and
+  environments of |v_xy - cmd_xy| in the base frame [m/s].
+- ``lin_vel_error_all``: the same over every time step, warm-up included [m/s].
+- ``forward_speed``: mean forward base velocity after warm-up [m/s].
+- ``yaw_rate_error``: mean |w_z - cmd_yaw| after warm-up [rad/s].
+- ``survival_rate``: fraction of episodes that reach the end without a fall.
+- ``episodes``: number of episodes run (one per environment).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+
+import numpy as np
+
+from robot_learning.policies.runtime import PolicyRuntime
+from robot_learning.robots.registry import load_robot
+from robot_learning.sim.base import SimConfig
+from robot_learning.tasks.rotations import quat_rotate_inverse
+from robot_learning.tasks.velocity_tracking import VelocityTaskConfig, VelocityTrackingEnv
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationConfig:
+    """One evaluation run."""
+
+    backend: str = 'mujoco'
+    num_envs: int = 16
+    episode_length_s: float = 20.0
+    command: tuple[float, float, float] = (0.5, 0.0, 0.0)
+    """(vx [m/s], vy [m/s], yaw rate [rad/s])"""
+    dynamics: dict = dataclasses.field(default_factory=dict)
+    """Dynamics parameter values for every environment (name -> value)."""
+    warmup_s: float = 1.0
+    """Time excluded from ``lin_vel_error`` while the robot accelerates from rest [s]."""
+    seed: int = 0
+
+
+def evaluate_bundle(bundle: str | pathlib.Path, config: EvaluationConfig) -> dict:
+    """Run one episode per environment with the bundle's ONNX policy; return the report."""
+    runtime = PolicyRuntime(bundle)
+    contract = runtime.contract
+    robot = load_robot(contract.robot)
+    contract.check_robot(robot)
+    decimation = int(round(contract.control_dt / contract.sim_dt))
+    task = VelocityTaskConfig(
+        robot=contract.robot, backend=config.backend, num_envs=config.num_envs,
+        sim=SimConfig(sim_dt=contract.sim_dt, decimation=decimation, seed=config.seed),
+        episode_length_s=config.episode_length_s, fixed_command=tuple(config.command),
+        observations=contract.observations, noise_level=0.0,
+        clip_observations=contract.clip_observations, clip_actions=contract.clip_actions,
+        reset_joint_pos_scale=(1.0, 1.0), reset_base_velocity=0.0,
+        dynamics=dict(config.dynamics), seed=config.seed)
+    env = VelocityTrackingEnv(task)
+    try:
+        steps = env.max_episode_length
+        warmup = int(round(config.warmup_s / env.dt))
+        alive = np.ones(env.num_envs, dtype=bool)
+        errors, errors_all, speeds, yaw_errors = [], [], [], []
+        command = np.asarray(config.command)
+        state = env.state
+        for step in range(steps):
+            actions = runtime.act(runtime.observe(env.observation_inputs(state)))
+            _, _, terminated, _, _ = env.step(actions)
+            alive &= ~terminated
+            state = env.state
+            velocity = quat_rotate_inverse(state.base_quat, state.base_lin_vel)
+            error = np.linalg.norm(velocity[:, :2] - command[:2], axis=1)
+            errors_all.append(np.where(alive, error, np.nan))
+            if step >= warmup:
+                errors.append(np.where(alive, error, np.nan))
+                speeds.append(np.where(alive, velocity[:, 0], np.nan))
+                yaw_errors.append(np.where(alive, np.abs(state.base_ang_vel[:, 2] - command[2]),
+                                           np.nan))
+        metrics = {
+            'lin_vel_error': _nanmean(errors),
+            'lin_vel_error_all': _nanmean(errors_all),
+            'forward_speed': _nanmean(speeds),
+            'yaw_rate_error': _nanmean(yaw_errors),
+            'survival_rate': float(alive.mean()),
+            'episodes': int(env.num_envs),
+            'nonfinite_resets': int(env.nonfinite_resets),
+        }
+    finally:
+        env.backend.close()
+    return {'bundle': str(bundle), 'robot': contract.robot, 'config': dataclasses.asdict(config),
+            'metrics': metrics}
+
+
+def _nanmean(rows: list[np.ndarray]) -> float:
+    if not rows:
+        return float('nan')
+    values = np.asarray(rows, dtype=float)
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float('nan')
+
+
+def write_report(report: dict, path: str | pathlib.Path) -> pathlib.Path:
+    """Write the JSON report atomically."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.tmp')
+    tmp.write_text(json.dumps(report, indent=2), encoding='utf-8')
+    tmp.replace(path)
+    return path

@@ -1,0 +1,152 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Export a training run as a policy bundle: policy.onnx + policy.pt + contract.yaml."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import io
+import pathlib
+import platform
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+import onnx
+import onnxruntime
+from tensordict import TensorDict
+import torch
+
+from robot_learning.config import load_config, to_dict
+from robot_learning.paths import share_dir
+from robot_learning.policies.contract import (ONNX_FILE, PolicyContract, save_contract,
+                                              TORCHSCRIPT_FILE)
+from robot_learning.rl.runner import latest_checkpoint
+from robot_learning.rl.train_config import TrainConfig
+from robot_learning.rl.training import CONFIG_FILE, make_runner
+from robot_learning.robots.registry import load_robot
+from robot_learning.tasks.observations import term_size
+
+ONNX_TOLERANCE = 1e-5
+"""Largest allowed |onnx - torch| difference of an exported action."""
+
+
+class ExportError(RuntimeError):
+    """The exported graph does not reproduce the trained policy."""
+
+
+def git_revision() -> str:
+    """``<commit>[-dirty]`` of the source checkout, or 'unknown' outside a git checkout."""
+    try:
+        root = share_dir()
+        commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=root, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'],
+                               cwd=root, capture_output=True, text=True, check=True).stdout
+        return commit + ('-dirty' if dirty.strip() else '')
+    except (OSError, subprocess.CalledProcessError):
+        return 'unknown'
+
+
+def build_contract(config: TrainConfig, provenance: dict) -> PolicyContract:
+    """The contract of a policy trained with ``config``."""
+    task = config.task
+    robot = load_robot(task.robot)
+    num_joints = robot.num_joints
+    return PolicyContract(
+        robot=task.robot, robot_class=robot.robot_class, joint_names=robot.joint_names,
+        observations=task.observations,
+        observation_dim=sum(term_size(term.name, num_joints) for term in task.observations),
+        clip_observations=task.clip_observations,
+        action_scale=tuple(robot.action_scale.tolist()),
+        default_joint_pos=tuple(robot.default_joint_pos.tolist()),
+        clip_actions=task.clip_actions, kp=tuple(robot.kp.tolist()),
+        kd=tuple(robot.kd.tolist()), effort_limit=tuple(robot.effort_limit.tolist()),
+        control_dt=task.sim.sim_dt * task.sim.decimation, sim_dt=task.sim.sim_dt,
+        command_ranges={'lin_vel_x': list(task.commands.lin_vel_x),
+                        'lin_vel_y': list(task.commands.lin_vel_y),
+                        'ang_vel_yaw': list(task.commands.ang_vel_yaw)},
+        provenance=provenance)
+
+
+def export_bundle(run_dir: str | pathlib.Path, output: str | pathlib.Path,
+                  checkpoint: str | pathlib.Path | None = None,
+                  command: str = '') -> pathlib.Path:
+    """Write the bundle of ``run_dir``'s checkpoint (default: newest) to ``output``.
+
+    The bundle is assembled in a temporary folder beside ``output`` and moved into place only
+    after the ONNX graph has been checked against the torch actor (normalization included), so
+    an interrupted export never leaves a half-written bundle.
+
+    Raises:
+        FileNotFoundError: no config or checkpoint in ``run_dir``.
+        ExportError: ONNX and torch disagree by more than ONNX_TOLERANCE.
+    """
+    run_dir, output = pathlib.Path(run_dir), pathlib.Path(output)
+    config = load_config(TrainConfig, run_dir / CONFIG_FILE)
+    checkpoint = pathlib.Path(checkpoint) if checkpoint else latest_checkpoint(run_dir)
+    if checkpoint is None or not checkpoint.is_file():
+        raise FileNotFoundError(f'no checkpoint model_<iteration>.pt in {run_dir}')
+    small = dataclasses.replace(config, task=dataclasses.replace(config.task, num_envs=1))
+    with contextlib.redirect_stdout(io.StringIO()):
+        runner = make_runner(small, log_dir=None)
+    runner.load(str(checkpoint), map_location='cpu')
+    actor = runner.alg.get_policy()
+    actor.eval()
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = pathlib.Path(tempfile.mkdtemp(dir=output.parent, prefix=f'.{output.name}.'))
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            runner.export_policy_to_onnx(str(staging), ONNX_FILE)
+            runner.export_policy_to_jit(str(staging), TORCHSCRIPT_FILE)
+        inline_onnx_weights(staging / ONNX_FILE)
+        staging.chmod(0o755)
+        max_error = check_onnx_matches_actor(staging / ONNX_FILE, actor,
+                                             actor.obs_dim)
+        provenance = {
+            'command': command, 'training_config': to_dict(config),
+            'git_revision': git_revision(), 'checkpoint': str(checkpoint),
+            'iteration': int(runner.current_learning_iteration),
+            'onnx_max_abs_error': max_error,
+            'created': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+            'versions': {'python': platform.python_version(), 'torch': str(torch.__version__),
+                         'onnxruntime': str(onnxruntime.__version__)},
+        }
+        contract = build_contract(config, provenance)
+        contract.validate()
+        save_contract(contract, staging)
+        if output.exists():
+            shutil.rmtree(output)
+        staging.rename(output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return output
+
+
+def inline_onnx_weights(path: pathlib.Path) -> None:
+    """Rewrite an ONNX file whose weights sit in a side file as one self-contained file."""
+    model = onnx.load(str(path))  # also reads external data
+    for side_file in path.parent.glob(f'{path.name}.data'):
+        side_file.unlink()
+    onnx.save_model(model, str(path), save_as_external_data=False)
+
+
+def check_onnx_matches_actor(onnx_path: pathlib.Path, actor: torch.nn.Module,
+                             observation_dim: int, samples: int = 256) -> float:
+    """Largest |onnx - actor| over random observations; raises ExportError above tolerance."""
+    generator = torch.Generator().manual_seed(0)
+    observations = torch.randn(samples, observation_dim, generator=generator) * 3.0
+    with torch.inference_mode():
+        expected = actor(TensorDict({'policy': observations}, batch_size=[samples])).numpy()
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=['CPUExecutionProvider'])
+    actual = np.concatenate([session.run(None, {'obs': row[None].numpy()})[0]
+                             for row in observations])
+    max_error = float(np.max(np.abs(actual - expected)))
+    if max_error > ONNX_TOLERANCE:
+        raise ExportError(f'{onnx_path}: ONNX output differs from the torch actor by '
+                          f'{max_error:.2e} > {ONNX_TOLERANCE:g}')
+    return max_error

@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: Apache-2.0
+"""rsl-rl's OnPolicyRunner with atomic checkpoints, resume and a progress display."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import pathlib
+import re
+import tempfile
+from typing import Any
+
+from rsl_rl.runners import OnPolicyRunner
+import torch
+
+CHECKPOINT_PATTERN = re.compile(r'model_(\d+)\.pt$')
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
+    """Write ``obj`` with torch.save so that a kill leaves either the old or the new file."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        with os.fdopen(handle, 'wb') as stream:
+            torch.save(obj, stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def latest_checkpoint(run_dir: str | os.PathLike) -> pathlib.Path | None:
+    """The ``model_<iteration>.pt`` with the highest iteration in ``run_dir`` (None if none)."""
+    best, best_iteration = None, -1
+    for path in pathlib.Path(run_dir).glob('model_*.pt'):
+        match = CHECKPOINT_PATTERN.search(path.name)
+        if match and int(match.group(1)) > best_iteration:
+            best, best_iteration = path, int(match.group(1))
+    return best
+
+
+class TrainingRunner(OnPolicyRunner):
+    """OnPolicyRunner whose checkpoints are atomic and whose console output is a progress bar.
+
+    TensorBoard logging is rsl-rl's own; its per-iteration console block is replaced by
+    ``progress(iteration, total, metrics)`` unless ``verbose`` is set.
+    """
+
+    def __init__(self, env, train_cfg: dict, log_dir: str | None, device: str = 'cpu',
+                 progress=None, verbose: bool = False) -> None:
+        with contextlib.redirect_stdout(io.StringIO()):
+            super().__init__(env, train_cfg, log_dir, device)
+        self._progress = progress
+        self._verbose = verbose
+        self._logger_log = self.logger.log
+        self.logger.log = self._log
+
+    def save(self, path: str, infos: dict | None = None) -> None:
+        """Save model, optimizer and iteration atomically."""
+        saved = self.alg.save()
+        saved['iter'] = self.current_learning_iteration
+        saved['infos'] = infos
+        atomic_torch_save(saved, path)
+
+    def _log(self, **kwargs) -> None:
+        logger = self.logger
+        reward = sum(logger.rewbuffer) / len(logger.rewbuffer) if logger.rewbuffer else 0.0
+        length = sum(logger.lenbuffer) / len(logger.lenbuffer) if logger.lenbuffer else 0.0
+        extras = {}
+        for key in ('/episode/speed_error', '/episode/fall_rate'):
+            values = [float(info[key]) for info in logger.ep_extras if key in info]
+            if values:
+                extras[key] = sum(values) / len(values)
+        if self._verbose:
+            self._logger_log(**kwargs)
+        else:
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._logger_log(**kwargs)
+        if self._progress is not None:
+            steps = (self.cfg['num_steps_per_env'] * self.env.num_envs
+                     / max(kwargs['collect_time'] + kwargs['learn_time'], 1e-9))
+            self._progress(kwargs['it'], kwargs['total_it'], {
+                'reward': reward, 'episode_length': length, 'steps_per_s': steps,
+                'speed_error': extras.get('/episode/speed_error', float('nan')),
+                'fall_rate': extras.get('/episode/fall_rate', float('nan'))})
