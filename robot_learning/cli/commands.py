@@ -6,8 +6,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
-import shlex
-import sys
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -56,15 +54,10 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def command_line() -> str:
-    """The command that started this process, shell-quoted (for provenance)."""
-    return ' '.join(shlex.quote(part) for part in ['robot-learning', *sys.argv[1:]])
-
-
 def run_export(args: argparse.Namespace) -> int:
     """``robot-learning export``."""
     from robot_learning.policies.export import export_bundle
-    bundle = export_bundle(args.run_dir, args.output, args.checkpoint, command=command_line())
+    bundle = export_bundle(args.run_dir, args.output, args.checkpoint, command=args.command_line)
     CONSOLE.print(f'wrote policy bundle {bundle} (policy.onnx, policy.pt, contract.yaml)')
     return 0
 
@@ -125,7 +118,7 @@ def run_demo(args: argparse.Namespace) -> int:
         with training_progress(config.max_iterations) as progress:
             run_dir = train(config, progress=progress)
         bundles['fresh'] = export_bundle(run_dir, output / 'fresh_bundle',
-                                         command=command_line())
+                                         command=args.command_line)
     for name, bundle in bundles.items():
         if not (bundle / 'contract.yaml').is_file():
             CONSOLE.print(f'[yellow]no bundle at {bundle}; skipping[/yellow]')

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
+import shlex
 import sys
 
 from robot_learning.config import ConfigError
@@ -66,10 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(['robot-learning', *argv])
     logging.basicConfig(level=args.log_level.upper(), format='%(levelname)s %(name)s: %(message)s')
     module_name, function_name = args.handler.split(':')
-    import importlib
     handler = getattr(importlib.import_module(module_name), function_name)
     try:
         return int(handler(args) or 0)

@@ -1,0 +1,38 @@
+# robot_learning: set-up, tests and the demo on a fresh machine.
+#   make test   # creates/refreshes .venv, then runs the test suite
+#   make demo   # creates/refreshes .venv, then runs the sim-to-sim demo
+# DDS discovery stays on loopback and on a private domain for tests and the demo.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stamp
+ROS_DOMAIN_ID ?= 42
+ROS_ENV := ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ROS_DOMAIN_ID=$(ROS_DOMAIN_ID)
+LINT_PATHS := $(wildcard robot_learning test benchmarks)
+
+.PHONY: venv test demo lint clean
+
+venv: $(STAMP)
+
+# torch==2.13.0 is the CPU build on these machines and must come BEFORE the project: setup.py
+# leaves torch unpinned, so an already installed torch satisfies it and pip downloads no other.
+$(STAMP): setup.py setup.cfg package.xml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install torch==2.13.0
+	$(BIN)/python -m pip install -e '.[ros,dev]'
+	touch $@
+
+test: venv
+	$(ROS_ENV) $(BIN)/python -m pytest test -q
+
+demo: venv
+	$(ROS_ENV) $(BIN)/robot-learning demo
+
+lint: venv
+	$(BIN)/python -m flake8 $(LINT_PATHS)
+
+clean:
+	rm -rf $(VENV) build install log *.egg-info .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Packaging for robot_learning: a pip project and a ROS 2 ament_python package at once."""
+
+import collections
+import glob
+import os
+
+from setuptools import find_packages, setup
+
+package_name = 'robot_learning'
+share = os.path.join('share', package_name)
+
+
+def share_files(*patterns: str) -> list[tuple[str, list[str]]]:
+    """Map repository files matching ``patterns`` to ``share/<pkg>/<same relative folder>``.
+
+    Patterns are relative to this file and may use ``**``; sub-folders are kept
+    (``config/robots/a1.yaml`` installs to ``share/robot_learning/config/robots/``).
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    by_folder = collections.defaultdict(list)
+    for pattern in patterns:
+        for path in sorted(glob.glob(os.path.join(here, pattern), recursive=True)):
+            if os.path.isfile(path):
+                relative = os.path.relpath(path, here)
+                by_folder[os.path.join(share, os.path.dirname(relative))].append(relative)
+    return sorted(by_folder.items())
+
+
+ros_requires = [
+    # ROS 2 (Kilted) as pip wheels; on a robot the system's ROS 2 provides these instead.
+    # rclpy does not import without the middleware wheels (rmw-fastrtps-cpp, fastdds).
+    'ros-rclpy',
+    'ros-rmw-fastrtps-cpp',
+    'ros-fastdds',
+    'ros-builtin-interfaces',
+    'ros-std-msgs',
+    'ros-sensor-msgs',
+    'ros-geometry-msgs',
+    'ros-nav-msgs',
+    'ros-trajectory-msgs',
+    'ros-diagnostic-msgs',
+    'ros-rosgraph-msgs',
+]
+
+dev_requires = [
+    'pytest',
+    'pytest-timeout',
+    # The ament_flake8 profile: flake8 enforces every installed plugin.
+    'flake8>=7,<8',
+    'flake8-builtins',
+    'flake8-comprehensions',
+    'flake8-docstrings',
+    'flake8-import-order',
+    'flake8-quotes',
+]
+
+setup(
+    name=package_name,
+    version='0.1.0',
+    description='Sim-to-real toolkit for legged robots and arms, shipped as a ROS 2 package.',
+    license='Apache-2.0',
+    python_requires='>=3.10',
+    packages=find_packages(exclude=['test', 'test.*']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
+        (share, ['package.xml']),
+        *share_files(
+            'launch/*.launch.py',
+            'config/**/*.yaml',
+            'urdf/*.urdf',
+            'policies/**/*',
+        ),
+    ],
+    install_requires=[
+        'numpy',
+        'scipy',
+        'pyyaml',
+        'mujoco>=3.3',
+        'pybullet',
+        # Left unpinned on purpose: `make venv` installs `torch==2.13.0` (the CPU build on
+        # these machines) BEFORE this project, so this requirement is already satisfied and pip
+        # never fetches another (multi-GB CUDA) torch. Install torch first when not using make.
+        'torch',
+        'rsl-rl-lib>=5,<6',
+        'tensordict',
+        'onnx',
+        'onnxscript',
+        'onnxruntime',
+        'tensorboard',
+        'rich',
+        'rosbags',
+    ],
+    extras_require={
+        'ros': ros_requires,
+        'dev': dev_requires,
+    },
+    zip_safe=True,
+    entry_points={
+        'console_scripts': [
+            'robot-learning = robot_learning.cli.main:main',
+        ],
+    },
+)
