@@ -76,7 +76,7 @@ setup(
         'numpy',
         'scipy',
         'pyyaml',
-        'mujoco>=3.3',
+        'mujoco>=3.3,<5',
         'pybullet',
         # Left unpinned on purpose: `make venv` installs `torch==2.13.0` (the CPU build on
         # these machines) BEFORE this project, so this requirement is already satisfied and pip

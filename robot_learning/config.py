@@ -31,7 +31,8 @@ def load_yaml(path: str | pathlib.Path) -> dict:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f'{path}: expected a mapping at the top level, got {type(data).__name__}')
+        raise ConfigError(
+            f'{path}: expected a mapping at the top level, got {type(data).__name__}')
     return data
 
 
@@ -46,7 +47,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def apply_overrides(data: dict, overrides: typing.Iterable[str]) -> dict:
-    """Return a copy of ``data`` with each dotted ``key=value`` override set (nested dicts made)."""
+    """Return a copy of ``data`` with each dotted ``key=value`` override set."""
     result = _deep_copy(data)
     for text in overrides:
         keys, value = parse_override(text)

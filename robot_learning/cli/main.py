@@ -42,7 +42,8 @@ def _add_evaluate(subparsers) -> None:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--report', default=None, help='JSON report path')
     parser.add_argument('--set', dest='dynamics', nargs='*', default=[],
-                        metavar='PARAM=VALUE', help='dynamics parameters, e.g. ground_friction=0.6')
+                        metavar='PARAM=VALUE',
+                        help='dynamics parameters, e.g. ground_friction=0.6')
     parser.set_defaults(handler='robot_learning.cli.commands:run_evaluate')
 
 

@@ -18,7 +18,7 @@ class UrdfJoint:
     """One movable joint as the URDF declares it."""
 
     name: str
-    type: str
+    joint_type: str
     """'revolute', 'continuous' or 'prismatic'."""
     parent: str
     child: str
@@ -76,7 +76,7 @@ def read_urdf(path: str | pathlib.Path) -> UrdfInfo:
     except ElementTree.ParseError as error:
         raise UrdfError(f'{path}: not valid XML: {error}') from error
     if root.tag != 'robot':
-        raise UrdfError(f"{path}: root element is <{root.tag}>, expected <robot>")
+        raise UrdfError(f'{path}: root element is <{root.tag}>, expected <robot>')
     links = tuple(link.get('name') for link in root.findall('link'))
     total_mass = 0.0
     for link in root.findall('link'):
@@ -98,7 +98,7 @@ def read_urdf(path: str | pathlib.Path) -> UrdfInfo:
             velocity = float(limit.get('velocity', math.inf)) or math.inf
             effort = float(limit.get('effort', math.inf)) or math.inf
         joints.append(UrdfJoint(
-            name=element.get('name'), type=joint_type,
+            name=element.get('name'), joint_type=joint_type,
             parent=element.find('parent').get('link'), child=element.find('child').get('link'),
             lower=lower, upper=upper, velocity=velocity, effort=effort))
     return UrdfInfo(path=path, robot_name=root.get('name', ''), links=links,

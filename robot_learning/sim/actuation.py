@@ -54,10 +54,11 @@ class PushSchedule:
 
     def due(self, dynamics: DynamicsBatch, dt: float, rng: np.random.Generator
             ) -> tuple[np.ndarray, np.ndarray]:
-        """Advance by ``dt`` [s]; return (env ids to push, their xy velocity kicks (n, 2) [m/s])."""
+        """Advance by ``dt`` [s]; return (env ids to push, their xy kicks (n, 2) [m/s])."""
         self.time_since_push += dt
         interval = dynamics['push_interval']
-        mask = (interval > 0) & (dynamics['push_velocity'] > 0) & (self.time_since_push >= interval)
+        mask = ((interval > 0) & (dynamics['push_velocity'] > 0)
+                & (self.time_since_push >= interval))
         env_ids = np.flatnonzero(mask)
         self.time_since_push[env_ids] = 0.0
         limit = dynamics['push_velocity'][env_ids, None]

@@ -30,6 +30,13 @@ class SimConfig:
     """MuJoCo integrator: 'euler', 'implicitfast' or 'rk4' (other engines ignore it)."""
     solver_iterations: int = 10
     """Constraint solver iterations per physics step."""
+    line_search_iterations: int = 10
+    """MuJoCo line-search iterations per solver iteration."""
+    friction_cone: str = 'pyramidal'
+    """MuJoCo friction cone: 'pyramidal' (fast; soft contacts creep slowly under static load)
+    or 'elliptic' (with ``impratio``: stiffer friction, about 1.5-2x slower)."""
+    impratio: float = 1.0
+    """MuJoCo ratio of frictional to normal constraint impedance (elliptic cones)."""
     seed: int = 0
     """Seed of the backend's own random draws (sensor noise, pushes)."""
 

@@ -37,9 +37,10 @@ class MujocoBackend(SimBackend):
         model = self.nominal_model
         self.models: list[mujoco.MjModel] = [model] * num_envs
         self._own_model = np.zeros(num_envs, dtype=bool)
-        self.num_threads = self.config.num_threads or os.cpu_count() or 1
+        self.num_threads = min(self.config.num_threads or os.cpu_count() or 1, num_envs)
         self.datas = [mujoco.MjData(model) for _ in range(self.num_threads)]
-        self._pool = rollout.Rollout(nthread=self.num_threads if num_envs > 1 else 0)
+        # One thread means stepping on the calling thread (rollout's nthread=0).
+        self._pool = rollout.Rollout(nthread=self.num_threads if self.num_threads > 1 else 0)
 
         self.nstate = mujoco.mj_stateSize(model, STATE_SPEC)
         self._qpos = slice(1, 1 + model.nq)

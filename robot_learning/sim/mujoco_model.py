@@ -21,6 +21,8 @@ INTEGRATORS = {
     'rk4': mujoco.mjtIntegrator.mjINT_RK4,
 }
 
+CONES = {'pyramidal': mujoco.mjtCone.mjCONE_PYRAMIDAL, 'elliptic': mujoco.mjtCone.mjCONE_ELLIPTIC}
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelLayout:
@@ -67,7 +69,13 @@ def build_model_spec(robot: RobotSpec, config: SimConfig) -> mujoco.MjSpec:
         raise SimulationError(f"unknown integrator '{config.integrator}'; valid: "
                               f"{', '.join(INTEGRATORS)}") from None
     spec.option.iterations = config.solver_iterations
-    spec.option.ls_iterations = max(4, config.solver_iterations // 2)
+    spec.option.ls_iterations = config.line_search_iterations
+    try:
+        spec.option.cone = CONES[config.friction_cone]
+    except KeyError:
+        raise SimulationError(f"unknown friction cone '{config.friction_cone}'; valid: "
+                              f"{', '.join(CONES)}") from None
+    spec.option.impratio = config.impratio
     # Unstable states come out as NaN so the caller can reset the environment and count it,
     # instead of MuJoCo silently resetting the data to qpos0.
     spec.option.disableflags |= mujoco.mjtDisableBit.mjDSBL_AUTORESET

@@ -5,12 +5,15 @@ Model
     Every environment is its own PyBullet physics server in DIRECT mode (one client id per
     environment), so environments never interact and each can carry its own dynamics. A world
     holds the robot, loaded from its URDF with ``URDF_USE_INERTIA_FROM_FILE`` and without self
-    collision (as the MuJoCo backend), gravity -9.81 m/s² along -z, and, for floating-base
-    robots, a ground plane at z = 0. Fixed-base robots (arms) have no plane: their root is
-    bolted to the world at the origin, as in the MuJoCo backend, and their contact forces are
-    zero. The physics step is ``SimConfig.sim_dt`` with ``SimConfig.solver_iterations`` solver
-    iterations; ``integrator`` and ``num_threads`` do not apply to this engine. PyBullet's
-    default body damping (0.04) is switched off so that free motion matches MuJoCo.
+    collision (as the MuJoCo backend), gravity -9.81 m/s² along -z, and a ground plane at
+    z = 0, for every robot like MuJoCo's floor. A fixed base (arm) is bolted to the world with
+    its root link at the origin, as in the MuJoCo backend; the plane does not collide with the
+    links welded to the world (the root and its fixed-joint children), as MuJoCo filters
+    contacts between bodies welded together, so an arm's tool can touch the ground but its
+    mounting plate does not. The physics step is ``SimConfig.sim_dt``
+    with ``SimConfig.solver_iterations`` solver iterations; ``integrator`` and ``num_threads``
+    do not apply to this engine. PyBullet's default body damping (0.04) is switched off so that
+    free motion matches MuJoCo.
 
     PyBullet's default joint velocity motors are disabled; at every physics step the backend
     reads the joint state, computes ``actuation.pd_torque`` (``kp * kp_scale``,
@@ -38,9 +41,9 @@ Dynamics parameters (``robot_learning.sim.dynamics``) and how they are realised
         lateral friction 1.0 and every robot link gets the value: the pair friction equals it.
     joint_damping [N·m·s/rad]
         Added to the applied torque as ``-joint_damping * q_dot`` with the joint velocity read
-        at the start of the physics step (explicit, like PyBullet's own ``jointDamping``).
-        Explicit damping is stable while ``(kd + damping) * sim_dt`` stays below about twice
-        the joint's effective inertia; very large values on light distal joints can diverge.
+        at the start of the physics step (explicit; MuJoCo's is implicit). Explicit damping is
+        stable while ``(kd + damping) * sim_dt`` stays below about twice the joint's effective
+        inertia; very large values on light distal joints can diverge.
     armature_scale
         PyBullet has no rotor armature. It is approximated by adding
         ``armature * armature_scale`` to the child link's inertia about the joint axis
@@ -48,8 +51,15 @@ Dynamics parameters (``robot_learning.sim.dynamics``) and how they are realised
         link's inertial frame). For an axis along a principal axis of the link inertia this
         raises the joint's mass-matrix diagonal by exactly the armature, as MuJoCo does, but
         unlike a rotor it also adds that inertia to the link's motion about the joint as seen
-        by the parent joints and the base (a slight over-estimate of their inertia).
-        Prismatic joints get no armature.
+        by the parent joints and the base (an over-estimate of their inertia, which also
+        leaves modes in which aligned joints counter-rotate without the armature's help). The
+        explicit PD is less damped-stable than with a true armature: for the project arm in a
+        bent pose, max eig(M⁻¹ Kd) · dt is 2.8 at sim_dt = 5 ms (1.1 with MuJoCo's diagonal
+        armature; explicit needs < 2), and its z-axis joints oscillate; 2.5 ms is stable.
+        Prismatic joints get no armature. The added inertia can break the triangle inequality
+        of a light link's principal moments; the forward dynamics do not mind, but PyBullet's
+        inverse-dynamics helpers (``calculateMassMatrix``, ``calculateInverseDynamics``) then
+        refuse the body.
     friction_loss [N·m]
         Coulomb friction realised by PyBullet's velocity motor of each actuated joint with
         target velocity 0 and maximum force ``friction_loss``: a constraint that is solved
@@ -67,7 +77,12 @@ Dynamics parameters (``robot_learning.sim.dynamics``) and how they are realised
 Units are SI (m, kg, s, rad, N, N·m). Quaternions in ``SimState`` are (w, x, y, z); PyBullet's
 are (x, y, z, w). ``SimState.base_ang_vel`` is in the base frame; PyBullet's is in the world
 frame. Contact forces are the summed normal forces of a contact body's contacts with the
-plane; they are zero right after a reset, until the next step.
+plane; they are zero right after a reset or a COM-offset reload, until the next step; contact
+positions are the world positions of the contact bodies' link frames.
+
+Non-finite states come out of ``get_state`` as they are. Bullet removes a body whose bounds
+become non-finite from collision detection for good, so ``reset`` rebuilds the robot of an
+environment whose engine state is non-finite (counted in ``nonfinite_resets``).
 """
 
 from __future__ import annotations
@@ -110,7 +125,7 @@ class PybulletBackend(SimBackend):
         self.bodies: list[int] = []
         """Robot body id in each environment's world."""
         self.planes: list[int] = []
-        """Ground plane body id in each world (-1 without a plane)."""
+        """Ground plane body id in each world."""
         self._urdf_tree: ElementTree.ElementTree | None = None
         try:
             for _ in range(num_envs):
@@ -139,6 +154,8 @@ class PybulletBackend(SimBackend):
         self.substep_torque = np.zeros((num_envs, decimation, joints))
         """(N, decimation, J) PD torque of each physics step of the last control step [N·m]."""
         self._contact_stale = np.ones(num_envs, dtype=bool)
+        self.nonfinite_resets = 0
+        """Environments found with a non-finite state (and rebuilt) by ``reset``."""
         all_envs = np.arange(num_envs)
         self._apply_dynamics(all_envs)
         self.reset(all_envs)
@@ -146,13 +163,11 @@ class PybulletBackend(SimBackend):
     # -- worlds and bodies ------------------------------------------------------------------
 
     def _make_world(self, client: int) -> int:
-        """Gravity, time step and (floating base only) the ground plane; return its id."""
+        """Gravity, time step and the ground plane; return the plane's id."""
         pybullet.setGravity(0.0, 0.0, GRAVITY, physicsClientId=client)
         pybullet.setPhysicsEngineParameter(
             fixedTimeStep=self.config.sim_dt, numSolverIterations=self.config.solver_iterations,
             numSubSteps=0, deterministicOverlappingPairs=1, physicsClientId=client)
-        if not self.robot.floating_base:
-            return -1
         shape = pybullet.createCollisionShape(pybullet.GEOM_PLANE, physicsClientId=client)
         plane = pybullet.createMultiBody(baseMass=0.0, baseCollisionShapeIndex=shape,
                                          physicsClientId=client)
@@ -189,10 +204,15 @@ class PybulletBackend(SimBackend):
                 f"'{base_name}'; PyBullet's base is always the root link")
         joints: dict[str, tuple[int, int, np.ndarray]] = {}
         links = {base_name: -1}
+        welded = {-1} if not robot.floating_base else set()
         for index in range(pybullet.getNumJoints(body, physicsClientId=client)):
             info = pybullet.getJointInfo(body, index, physicsClientId=client)
             joints[info[1].decode()] = (index, info[2], np.asarray(info[13], dtype=float))
             links[info[12].decode()] = index
+            if info[2] == pybullet.JOINT_FIXED and info[16] in welded:  # parents come first
+                welded.add(index)
+        self._welded = sorted(welded)
+        """Links rigidly attached to a fixed base: they never touch the plane."""
         self._links = list(links.values())
         """Every link index, the base (-1) first."""
         self._movable = [index for index, kind, _ in joints.values() if kind in _MOVABLE_JOINTS]
@@ -202,8 +222,9 @@ class PybulletBackend(SimBackend):
         armature_inertia = {link: np.zeros(3) for link in self._links}
         for position, name in enumerate(robot.joint_names):
             if name not in joints:
+                movable = [key for key, value in joints.items() if value[1] in _MOVABLE_JOINTS]
                 raise SimulationError(f"{robot.urdf_path}: no joint '{name}' in PyBullet; "
-                                      f"joints: {', '.join(joints)}")
+                                      f"movable joints: {', '.join(movable)}")
             index, kind, axis = joints[name]
             if kind not in _MOVABLE_JOINTS:
                 raise SimulationError(f"{robot.urdf_path}: joint '{name}' is not revolute or "
@@ -239,6 +260,9 @@ class PybulletBackend(SimBackend):
         client, body = self.clients[env], self.bodies[env]
         pybullet.changeDynamics(body, -1, linearDamping=0.0, angularDamping=0.0,
                                 physicsClientId=client)
+        for link in self._welded:
+            pybullet.setCollisionFilterPair(self.planes[env], body, -1, link, 0,
+                                            physicsClientId=client)
         for joint in self._movable:
             pybullet.changeDynamics(body, joint, jointDamping=0.0, physicsClientId=client)
         if self._movable:
@@ -253,28 +277,53 @@ class PybulletBackend(SimBackend):
         client, body = self.clients[env], self.bodies[env]
         base = self._read_base([env])
         joint_states = pybullet.getJointStates(body, self._movable, physicsClientId=client)
-        if self._urdf_tree is None:
-            self._urdf_tree = _parse_urdf(self.robot.urdf_path)
-        text = _shifted_urdf(self._urdf_tree, self.robot.base_link, offset, self.robot.urdf_path)
-        handle, name = tempfile.mkstemp(suffix='.urdf', prefix='pybullet_com_')
-        try:
-            with os.fdopen(handle, 'w') as file:
-                file.write(text)
-            new_body = self._load_robot(client, pathlib.Path(name), self.robot.urdf_path)
-        finally:
-            os.unlink(name)
-        pybullet.removeBody(body, physicsClientId=client)
-        self.bodies[env] = new_body
-        info = pybullet.getDynamicsInfo(new_body, -1, physicsClientId=client)
+        self._replace_body(env, offset)
+        body = self.bodies[env]
+        for joint, state in zip(self._movable, joint_states):
+            pybullet.resetJointState(body, joint, state[0], state[1], physicsClientId=client)
+        self._write_base(env, base['pos'][0], base['quat_xyzw'][0], base['lin_vel'][0],
+                         base['ang_vel_world'][0])
+
+    def _replace_body(self, env: int, offset: np.ndarray) -> None:
+        """Remove the robot of ``env`` and load it again with base COM offset ``offset`` [m].
+
+        The new robot gets the engine settings and the environment's dynamics parameters; its
+        state is the load pose.
+        """
+        client = self.clients[env]
+        if np.any(offset != 0.0):
+            if self._urdf_tree is None:
+                self._urdf_tree = _parse_urdf(self.robot.urdf_path)
+            text = _shifted_urdf(self._urdf_tree, self.robot.base_link, offset,
+                                 self.robot.urdf_path)
+            handle, name = tempfile.mkstemp(suffix='.urdf', prefix='pybullet_com_')
+            try:
+                with os.fdopen(handle, 'w') as file:
+                    file.write(text)
+                body = self._load_robot(client, pathlib.Path(name), self.robot.urdf_path)
+            finally:
+                os.unlink(name)
+        else:
+            body = self._load_robot(client, self.robot.urdf_path)
+        pybullet.removeBody(self.bodies[env], physicsClientId=client)
+        self.bodies[env] = body
+        info = pybullet.getDynamicsInfo(body, -1, physicsClientId=client)
         self._base_inertial_pos[env] = info[3]
         self._base_inertial_quat[env] = info[4]
         self._com_offset[env] = offset
         self._configure_body(env)
-        for joint, state in zip(self._movable, joint_states):
-            pybullet.resetJointState(new_body, joint, state[0], state[1], physicsClientId=client)
-        self._write_base(env, base['pos'][0], base['quat_xyzw'][0], base['lin_vel'][0],
-                         base['ang_vel_world'][0])
+        self._set_body_dynamics(env)
         self._contact_stale[env] = True
+
+    def _is_finite(self, env: int) -> bool:
+        """Whether the engine state of ``env`` (base and every joint) is finite."""
+        client, body = self.clients[env], self.bodies[env]
+        pos, quat = pybullet.getBasePositionAndOrientation(body, physicsClientId=client)
+        lin_vel, ang_vel = pybullet.getBaseVelocity(body, physicsClientId=client)
+        values = [*pos, *quat, *lin_vel, *ang_vel]
+        for joint_state in pybullet.getJointStates(body, self._movable, physicsClientId=client):
+            values.extend(joint_state[:2])
+        return bool(np.all(np.isfinite(values)))
 
     # -- base frame conversions -------------------------------------------------------------
 
@@ -331,8 +380,9 @@ class PybulletBackend(SimBackend):
                                dynamics['base_com_offset_y'][env],
                                dynamics['base_com_offset_z'][env]])
             if self.robot.floating_base and not np.array_equal(offset, self._com_offset[env]):
-                self._reload(env, offset)
-            self._set_body_dynamics(env)
+                self._reload(env, offset)  # sets the other parameters too
+            else:
+                self._set_body_dynamics(env)
 
     def _set_body_dynamics(self, env: int) -> None:
         client, body = self.clients[env], self.bodies[env]
@@ -375,6 +425,11 @@ class PybulletBackend(SimBackend):
         actuated = dict(zip(self._joint_ids, range(len(self._joint_ids))))
         for row, env in enumerate(env_ids):
             env = int(env)
+            if not self._is_finite(env):
+                # Bullet drops bodies with non-finite bounds from collision detection for
+                # good; only a fresh body collides again.
+                self._replace_body(env, self._com_offset[env].copy())
+                self.nonfinite_resets += 1
             client, body = self.clients[env], self.bodies[env]
             for joint in self._movable:
                 column = actuated.get(joint)
@@ -462,7 +517,7 @@ class PybulletBackend(SimBackend):
                     contact_pos[env, column] = link_state[4]
             contact_pos[env, base_columns] = base['pos'][env]
             plane = self.planes[env]
-            if plane < 0 or self._contact_stale[env] or not num_contacts:
+            if self._contact_stale[env] or not num_contacts:
                 continue
             for point in pybullet.getContactPoints(bodyA=body, bodyB=plane,
                                                    physicsClientId=client):
@@ -530,13 +585,13 @@ def _native_output() -> Iterator[list[str]]:
     captured: list[str] = ['']
     try:
         libc = ctypes.CDLL(None)
-    except OSError:
+        saved = [os.dup(1), os.dup(2)]
+    except (OSError, AttributeError):  # no C library handle or no standard descriptors
         yield captured
         return
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-    saved = [os.dup(1), os.dup(2)]
     with tempfile.TemporaryFile(mode='w+b') as sink:
         os.dup2(sink.fileno(), 1)
         os.dup2(sink.fileno(), 2)

@@ -23,9 +23,9 @@ from robot_learning.tasks import rewards as R
 from robot_learning.tasks import terminations as T
 from robot_learning.tasks.actions import joint_position_targets
 from robot_learning.tasks.commands import sample_velocity_commands, VelocityCommandConfig
-from robot_learning.tasks.rotations import quat_rotate_inverse, yaw_quat
 from robot_learning.tasks.observations import (compute_observation, ObservationInputs,
                                                ObservationTerm)
+from robot_learning.tasks.rotations import quat_rotate_inverse, yaw_quat
 
 DEFAULT_OBSERVATIONS = (
     ObservationTerm('base_lin_vel', (2.0,), 0.1),

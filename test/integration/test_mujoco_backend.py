@@ -111,3 +111,10 @@ def test_a_urdf_that_mujoco_rejects_names_the_file(tmp_path):
     with pytest.raises(SimulationError) as error:
         MujocoBackend(robot, 1)
     assert str(broken) in str(error.value)
+
+
+def test_a_single_environment_steps_on_the_calling_thread():
+    robot = load_robot('quadruped')
+    backend = MujocoBackend(robot, 1, SimConfig(num_threads=4))
+    state = _hold(backend, 5)
+    assert backend.num_threads == 1 and state.is_finite().all()

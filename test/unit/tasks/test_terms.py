@@ -94,8 +94,8 @@ def test_feet_air_time_rewards_long_steps_only_when_commanded():
 
 
 def test_terminations_by_hand():
-    assert T.base_height_below(np.array([[0, 0, 0.1], [0, 0, 0.3]]), 0.12).tolist() == [True,
-                                                                                       False]
+    heights = np.array([[0, 0, 0.1], [0, 0, 0.3]])
+    assert T.base_height_below(heights, 0.12).tolist() == [True, False]
     tilted = np.array([[np.cos(0.6), np.sin(0.6), 0, 0]])  # roll of 1.2 rad
     assert T.base_tilt_above(np.concatenate([UPRIGHT, tilted]), 1.0).tolist() == [False, True]
     assert T.time_out(np.array([999, 1000]), 1000).tolist() == [False, True]
