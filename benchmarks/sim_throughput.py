@@ -5,7 +5,7 @@ Both sides use the same compiled model, decimation, thread count and number of w
 environment side includes PD targets, latency buffer, observations, rewards, terminations and
 resets (random actions). Prints both rates and their ratio (goal: >= 0.8).
 
-    python benchmarks/sim_throughput.py --num-envs 1024 --steps 100
+Usage: ``python benchmarks/sim_throughput.py --num-envs 1024 --steps 100``
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Peak resident memory of PPO training on the CPU (default: the 1024-environment config).
 
-    python benchmarks/training_memory.py --iterations 5
+Usage: ``python benchmarks/training_memory.py --iterations 5``
 """
 
 from __future__ import annotations

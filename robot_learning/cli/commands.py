@@ -18,7 +18,7 @@ CONSOLE = Console()
 
 @contextlib.contextmanager
 def training_progress(total: int):
-    """A rich progress bar; yields the callback that TrainingRunner calls per iteration."""
+    """Show a rich progress bar; yield the callback that TrainingRunner calls per iteration."""
     progress = Progress(
         TextColumn('[bold]train'), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TimeRemainingColumn(), TextColumn('{task.description}'), console=CONSOLE)

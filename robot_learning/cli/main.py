@@ -57,7 +57,7 @@ def _add_demo(subparsers) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``robot-learning`` with every subcommand."""
+    """Build the argument parser of ``robot-learning`` with every subcommand."""
     parser = argparse.ArgumentParser(
         prog='robot-learning', description='Sim-to-real robot learning toolkit.')
     parser.add_argument('--log-level', default='INFO')

@@ -51,7 +51,7 @@ def git_revision() -> str:
 
 
 def build_contract(config: TrainConfig, provenance: dict) -> PolicyContract:
-    """The contract of a policy trained with ``config``."""
+    """Build the contract of a policy trained with ``config``."""
     task = config.task
     robot = load_robot(task.robot)
     num_joints = robot.num_joints

@@ -35,7 +35,7 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
 
 
 def latest_checkpoint(run_dir: str | os.PathLike) -> pathlib.Path | None:
-    """The ``model_<iteration>.pt`` with the highest iteration in ``run_dir`` (None if none)."""
+    """Find the ``model_<iteration>.pt`` with the highest iteration in ``run_dir`` (or None)."""
     best, best_iteration = None, -1
     for path in pathlib.Path(run_dir).glob('model_*.pt'):
         match = CHECKPOINT_PATTERN.search(path.name)

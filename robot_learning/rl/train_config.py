@@ -60,7 +60,7 @@ class TrainConfig:
 
 
 def runner_config(config: TrainConfig) -> dict:
-    """The nested dict that rsl-rl's OnPolicyRunner expects."""
+    """Build the nested dict that rsl-rl's OnPolicyRunner expects."""
     ppo, network = config.ppo, config.network
     return {
         'num_steps_per_env': ppo.num_steps_per_env,

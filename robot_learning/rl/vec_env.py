@@ -39,7 +39,7 @@ class RslVecEnv(VecEnv):
         self.env.episode_length[:] = value.cpu().numpy()
 
     def get_observations(self) -> TensorDict:
-        """The current observation groups as a TensorDict of (N, D) float32 tensors."""
+        """Return the observation groups as a TensorDict of (N, D) float32 tensors."""
         return _to_tensordict(self.env.observations, self.num_envs)
 
     def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:

@@ -121,7 +121,7 @@ class RobotSpec:
                               f"{', '.join(self.joint_names)}") from None
 
     def joint_indices(self, pattern: str) -> np.ndarray:
-        """Indices of the joints whose names match the regular expression ``pattern``."""
+        """Return the indices of the joints whose names match the regex ``pattern``."""
         indices = [i for i, name in enumerate(self.joint_names) if re.search(pattern, name)]
         if not indices:
             raise ConfigError(f"no joint of robot '{self.name}' matches '{pattern}'; joints: "

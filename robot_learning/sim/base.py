@@ -70,7 +70,7 @@ class SimState:
     """(N, C, 3) world position of each contact body [m]."""
 
     def select(self, env_ids: np.ndarray) -> SimState:
-        """The state of a subset of environments (copies)."""
+        """Return the state of a subset of environments (copies)."""
         return SimState(**{field.name: getattr(self, field.name)[env_ids].copy()
                            for field in dataclasses.fields(self)})
 
@@ -144,13 +144,13 @@ class SimBackend(abc.ABC):
 
     @abc.abstractmethod
     def get_state(self) -> SimState:
-        """The measured state (sensor noise applied) after the last step."""
+        """Return the measured state (sensor noise applied) after the last step."""
 
     def close(self) -> None:
         """Release engine resources."""
 
     def default_state(self, count: int) -> SimState:
-        """The default reset state for ``count`` environments (nominal pose, at rest)."""
+        """Return the default reset state of ``count`` environments (nominal pose, at rest)."""
         robot = self.robot
         base_pos = np.zeros((count, 3))
         base_pos[:, 2] = robot.init_base_height

@@ -95,5 +95,5 @@ def check_values(values: Mapping[str, np.ndarray | float], where: str = 'dynamic
 
 
 def latency_substeps(latency: np.ndarray, sim_dt: float) -> np.ndarray:
-    """Action latency [s] -> whole physics steps (rounded), shape as ``latency``."""
+    """Convert action latency [s] to whole physics steps (rounded), shape as ``latency``."""
     return np.rint(np.asarray(latency) / sim_dt).astype(np.int64)

@@ -328,7 +328,7 @@ class PybulletBackend(SimBackend):
     # -- base frame conversions -------------------------------------------------------------
 
     def _read_base(self, env_ids: list[int] | np.ndarray) -> dict[str, np.ndarray]:
-        """Base link frame pose and velocities (world frame) of ``env_ids``."""
+        """Return the base link frame pose and velocities (world frame) of ``env_ids``."""
         count = len(env_ids)
         com_pos = np.empty((count, 3))
         com_quat = np.empty((count, 4))
@@ -634,7 +634,7 @@ def _parse_urdf(path: pathlib.Path) -> ElementTree.ElementTree:
 
 def _shifted_urdf(tree: ElementTree.ElementTree, base_link: str, offset: np.ndarray,
                   source: pathlib.Path) -> str:
-    """The URDF text with the inertial origin of ``base_link`` moved by ``offset`` [m]."""
+    """Return the URDF text with the inertial origin of ``base_link`` moved by ``offset`` [m]."""
     root = tree.getroot()
     link = next((element for element in root.iter('link')
                  if element.get('name') == base_link), None)

@@ -8,6 +8,6 @@ import numpy as np
 
 def joint_position_targets(action: np.ndarray, default_joint_pos: np.ndarray,
                            action_scale: np.ndarray, clip: float) -> np.ndarray:
-    """``default + scale * clip(action, ±clip)`` [rad]; action (N, J), default/scale (J,)."""
+    """Return ``default + scale * clip(action, ±clip)`` [rad]; action (N, J), default (J,)."""
     return (np.asarray(default_joint_pos)
             + np.asarray(action_scale) * np.clip(action, -clip, clip))

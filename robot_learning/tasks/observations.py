@@ -40,22 +40,22 @@ class ObservationInputs:
 
 
 def base_lin_vel(inputs: ObservationInputs) -> np.ndarray:
-    """Base linear velocity in the base frame [m/s], (N, 3)."""
+    """Return the base linear velocity in the base frame [m/s], (N, 3)."""
     return quat_rotate_inverse(inputs.base_quat, inputs.base_lin_vel)
 
 
 def base_ang_vel(inputs: ObservationInputs) -> np.ndarray:
-    """Base angular velocity in the base frame [rad/s], (N, 3)."""
+    """Return the base angular velocity in the base frame [rad/s], (N, 3)."""
     return inputs.base_ang_vel
 
 
 def projected_gravity(inputs: ObservationInputs) -> np.ndarray:
-    """Unit gravity direction in the base frame, (N, 3); (0, 0, -1) when upright."""
+    """Return the unit gravity direction in the base frame, (N, 3); (0, 0, -1) upright."""
     return _projected_gravity(inputs.base_quat)
 
 
 def velocity_command(inputs: ObservationInputs) -> np.ndarray:
-    """The commanded (vx [m/s], vy [m/s], yaw rate [rad/s]), (N, 3)."""
+    """Return the command (vx [m/s], vy [m/s], yaw rate [rad/s]), (N, 3)."""
     return inputs.command
 
 
@@ -70,7 +70,7 @@ def joint_vel(inputs: ObservationInputs) -> np.ndarray:
 
 
 def last_action(inputs: ObservationInputs) -> np.ndarray:
-    """The previous raw policy action, (N, J)."""
+    """Return the previous raw policy action, (N, J)."""
     return inputs.last_action
 
 

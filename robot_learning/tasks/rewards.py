@@ -58,7 +58,7 @@ def action_rate_l2(action: np.ndarray, last_action: np.ndarray) -> np.ndarray:
 
 def joint_pos_limits_l1(joint_pos: np.ndarray, lower: np.ndarray,
                         upper: np.ndarray) -> np.ndarray:
-    """Summed distance [rad] by which joints exceed the (soft) limits; 0 inside them."""
+    """Sum the distances [rad] by which joints exceed the (soft) limits; 0 inside them."""
     below = np.clip(lower - joint_pos, 0.0, None)
     above = np.clip(joint_pos - upper, 0.0, None)
     return np.sum(below + above, axis=1)
@@ -81,7 +81,7 @@ def feet_air_time(first_contact: np.ndarray, air_time: np.ndarray, command: np.n
 
 def stand_still_l1(joint_pos: np.ndarray, default_joint_pos: np.ndarray,
                    command: np.ndarray) -> np.ndarray:
-    """Summed deviation from the default pose [rad] when the command is (near) zero."""
+    """Sum the deviations from the default pose [rad] when the command is (near) zero."""
     still = np.linalg.norm(command[:, :2], axis=1) < 0.1
     return np.sum(np.abs(joint_pos - default_joint_pos), axis=1) * still
 

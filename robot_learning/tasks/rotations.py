@@ -31,7 +31,7 @@ def yaw_quat(yaw: np.ndarray) -> np.ndarray:
 
 
 def projected_gravity(quat: np.ndarray) -> np.ndarray:
-    """The unit gravity direction (0, 0, -1) expressed in the base frame, (N, 3)."""
+    """Express the unit gravity direction (0, 0, -1) in the base frame, (N, 3)."""
     down = np.zeros((quat.shape[0], 3))
     down[:, 2] = -1.0
     return quat_rotate_inverse(quat, down)

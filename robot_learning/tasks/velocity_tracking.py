@@ -207,7 +207,7 @@ class VelocityTrackingEnv:
     # -- internals --------------------------------------------------------------------------
 
     def observation_inputs(self, state: SimState) -> ObservationInputs:
-        """Inputs of the observation terms for ``state`` and the current commands."""
+        """Collect the observation-term inputs for ``state`` and the current commands."""
         return ObservationInputs(
             base_quat=state.base_quat, base_lin_vel=state.base_lin_vel,
             base_ang_vel=state.base_ang_vel, joint_pos=state.joint_pos,
@@ -318,5 +318,5 @@ class VelocityTrackingEnv:
 
 
 def _body_velocity(state: SimState) -> np.ndarray:
-    """Base linear velocity in the base frame, (N, 3) [m/s]."""
+    """Return the base linear velocity in the base frame, (N, 3) [m/s]."""
     return quat_rotate_inverse(state.base_quat, state.base_lin_vel)

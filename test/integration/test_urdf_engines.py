@@ -24,7 +24,7 @@ OWN_ROBOTS = [name for name in ROBOTS
 
 @pytest.fixture(scope='module')
 def bullet() -> Iterator[int]:
-    """A PyBullet DIRECT-mode client."""
+    """Yield a PyBullet DIRECT-mode client."""
     client = pybullet.connect(pybullet.DIRECT)
     yield client
     pybullet.disconnect(client)
