@@ -49,7 +49,8 @@ def run_train(args: argparse.Namespace) -> int:
                   f'{config.task.num_envs} environments for {config.max_iterations} iterations '
                   f'-> {config.run_dir}')
     with training_progress(config.max_iterations) as progress:
-        run_dir = train(config, resume=args.resume, progress=progress, verbose=args.verbose)
+        run_dir = train(config, resume=args.resume, progress=progress, verbose=args.verbose,
+                        command=args.command_line)
     CONSOLE.print(f'done: checkpoints and TensorBoard logs in {run_dir}')
     return 0
 

@@ -7,10 +7,10 @@ import contextlib
 import dataclasses
 import datetime
 import io
+import logging
 import pathlib
 import platform
 import shutil
-import subprocess
 import tempfile
 
 import numpy as np
@@ -20,9 +20,9 @@ from tensordict import TensorDict
 import torch
 
 from robot_learning.config import load_config, to_dict
-from robot_learning.paths import share_dir
 from robot_learning.policies.contract import (ONNX_FILE, PolicyContract, save_contract,
                                               TORCHSCRIPT_FILE)
+from robot_learning.provenance import git_revision, read_training_provenance
 from robot_learning.rl.runner import latest_checkpoint
 from robot_learning.rl.train_config import TrainConfig
 from robot_learning.rl.training import CONFIG_FILE, make_runner
@@ -35,19 +35,6 @@ ONNX_TOLERANCE = 1e-5
 
 class ExportError(RuntimeError):
     """The exported graph does not reproduce the trained policy."""
-
-
-def git_revision() -> str:
-    """``<commit>[-dirty]`` of the source checkout, or 'unknown' outside a git checkout."""
-    try:
-        root = share_dir()
-        commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=root, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'],
-                               cwd=root, capture_output=True, text=True, check=True).stdout
-        return commit + ('-dirty' if dirty.strip() else '')
-    except (OSError, subprocess.CalledProcessError):
-        return 'unknown'
 
 
 def build_contract(config: TrainConfig, provenance: dict) -> PolicyContract:
@@ -85,6 +72,8 @@ def export_bundle(run_dir: str | pathlib.Path, output: str | pathlib.Path,
         ExportError: ONNX and torch disagree by more than ONNX_TOLERANCE.
     """
     run_dir, output = pathlib.Path(run_dir), pathlib.Path(output)
+    for name in ('onnx_ir', 'onnxscript'):  # the exporter's INFO chatter
+        logging.getLogger(name).setLevel(logging.WARNING)
     config = load_config(TrainConfig, run_dir / CONFIG_FILE)
     checkpoint = pathlib.Path(checkpoint) if checkpoint else latest_checkpoint(run_dir)
     if checkpoint is None or not checkpoint.is_file():
@@ -108,6 +97,7 @@ def export_bundle(run_dir: str | pathlib.Path, output: str | pathlib.Path,
                                              actor.obs_dim)
         provenance = {
             'command': command, 'training_config': to_dict(config),
+            'training': read_training_provenance(run_dir),
             'git_revision': git_revision(), 'checkpoint': str(checkpoint),
             'iteration': int(runner.current_learning_iteration),
             'onnx_max_abs_error': max_error,

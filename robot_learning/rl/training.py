@@ -13,6 +13,7 @@ import torch
 import yaml
 
 from robot_learning.config import to_dict
+from robot_learning.provenance import write_training_provenance
 from robot_learning.rl.runner import latest_checkpoint, TrainingRunner
 from robot_learning.rl.train_config import runner_config, TrainConfig
 from robot_learning.rl.vec_env import RslVecEnv
@@ -47,7 +48,7 @@ def write_run_config(config: TrainConfig, run_dir: pathlib.Path) -> None:
 
 
 def train(config: TrainConfig, resume: bool = False, progress: Callable | None = None,
-          verbose: bool = False) -> pathlib.Path:
+          verbose: bool = False, command: str = '') -> pathlib.Path:
     """Train until ``config.max_iterations``; return the run folder.
 
     With ``resume``, training continues from the newest checkpoint in ``config.run_dir``.
@@ -59,6 +60,8 @@ def train(config: TrainConfig, resume: bool = False, progress: Callable | None =
     if resume and checkpoint is None:
         raise FileNotFoundError(f'--resume: no checkpoint model_<iteration>.pt in {run_dir}')
     write_run_config(config, run_dir)
+    if checkpoint is None:
+        write_training_provenance(run_dir, command)
     runner = make_runner(config, str(run_dir), progress, verbose)
     start = 0
     if checkpoint is not None:
