@@ -40,6 +40,7 @@ ros_requires = [
     'ros-nav-msgs',
     'ros-trajectory-msgs',
     'ros-diagnostic-msgs',
+    'ros-std-srvs',
     'ros-rosgraph-msgs',
 ]
 
@@ -89,7 +90,9 @@ setup(
         'onnxruntime',
         'tensorboard',
         'rich',
-        'rosbags',
+        'rosbags>=0.11',
+        'mcap',
+        'matplotlib',
     ],
     extras_require={
         'ros': ros_requires,
@@ -99,6 +102,9 @@ setup(
     entry_points={
         'console_scripts': [
             'robot-learning = robot_learning.cli.main:main',
+            'policy_node = robot_learning.ros.policy_node:main',
+            'sim_bridge = robot_learning.ros.sim_bridge_node:main',
+            'recorder = robot_learning.ros.recorder_node:main',
         ],
     },
 )

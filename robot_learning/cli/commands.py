@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import time
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -101,34 +102,21 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """``robot-learning demo``: the shipped policy on MuJoCo and PyBullet (+ optional training)."""
+    """``robot-learning demo``: sim-to-sim over DDS with the shipped quadruped policy."""
     import pathlib
 
     from robot_learning.paths import share_dir
-    from robot_learning.policies.evaluation import (evaluate_bundle, EvaluationConfig,
-                                                    write_report)
-    output = pathlib.Path(args.output)
-    bundles = {'shipped': share_dir() / 'policies' / 'quadruped_flat'}
-    if args.train_iterations > 0:
-        from robot_learning.policies.export import export_bundle
-        from robot_learning.rl.train_config import TrainConfig
-        from robot_learning.rl.training import train
-        config = load_config(TrainConfig, share_dir() / 'config/train/quadruped_flat.yaml',
-                             [f'max_iterations={args.train_iterations}', 'task.num_envs=256',
-                              f'run_dir={output / "train"}'])
-        with training_progress(config.max_iterations) as progress:
-            run_dir = train(config, progress=progress)
-        bundles['fresh'] = export_bundle(run_dir, output / 'fresh_bundle',
-                                         command=args.command_line)
-    for name, bundle in bundles.items():
-        if not (bundle / 'contract.yaml').is_file():
-            CONSOLE.print(f'[yellow]no bundle at {bundle}; skipping[/yellow]')
-            continue
-        for backend in ('mujoco', 'pybullet'):
-            config = EvaluationConfig(backend=backend, num_envs=8, episode_length_s=20.0)
-            report = evaluate_bundle(bundle, config)
-            path = write_report(report, output / f'{name}_{backend}.json')
-            print_metrics(f'{name} policy on {backend}: 0.5 m/s forward for 20 s',
-                          report['metrics'])
-            CONSOLE.print(f'report: {path}')
+    from robot_learning.ros.sim_to_sim import run_sim_to_sim, SimToSimConfig
+    output = pathlib.Path(args.output or time.strftime('runs/demo-%Y%m%d-%H%M%S'))
+    if (output / 'bag').exists():
+        raise FileExistsError(f'{output} holds an earlier run; pass another --output')
+    bundle = pathlib.Path(args.bundle) if args.bundle else (
+        share_dir() / 'policies' / 'quadruped_flat')
+    CONSOLE.print(f'sim-to-sim: policy node ({bundle}) -> DDS -> sim bridge ({args.reality}), '
+                  f'recorder -> {output / "bag"}')
+    report = run_sim_to_sim(SimToSimConfig(bundle=str(bundle), reality=args.reality,
+                                           output=str(output)))
+    print_metrics(f'tracking on {args.reality} over DDS', report['metrics'])
+    CONSOLE.print(f"report: {output / 'report.json'}; plot: {report['plot']}; "
+                  f"bag: {report['bag']}")
     return 0

@@ -49,11 +49,46 @@ def _add_evaluate(subparsers) -> None:
 
 def _add_demo(subparsers) -> None:
     parser = subparsers.add_parser(
-        'demo', help='the main job: evaluate the shipped quadruped policy on both engines')
-    parser.add_argument('--train-iterations', type=int, default=0,
-                        help='also train a fresh policy briefly for this many iterations')
-    parser.add_argument('--output', default='runs/demo', help='folder for reports and runs')
+        'demo', help='the main job: the shipped quadruped policy driving a PyBullet "real '
+                     'robot" over ROS 2 (separate processes), recorded to a bag')
+    parser.add_argument('--reality', default='quadruped_pybullet_nominal',
+                        help='reality config (config/reality/) played by the sim bridge')
+    parser.add_argument('--bundle', default=None,
+                        help='policy bundle (default: policies/quadruped_flat)')
+    parser.add_argument('--output', default=None,
+                        help='output folder (default: runs/demo-<date>-<time>)')
     parser.set_defaults(handler='robot_learning.cli.commands:run_demo')
+
+
+NODES = {
+    'policy': 'robot_learning.ros.policy_node:main',
+    'sim': 'robot_learning.ros.sim_bridge_node:main',
+    'record': 'robot_learning.ros.recorder_node:main',
+}
+"""``robot-learning node <name>`` -> the node's main (the same as its console script)."""
+
+
+def _add_node(subparsers) -> None:
+    parser = subparsers.add_parser(
+        'node', help='start a ROS 2 node without ros2 launch',
+        description='Start a node; everything after the name goes to rclpy, e.g. '
+                    'robot-learning node policy --ros-args -p bundle:=policies/quadruped_flat')
+    parser.add_argument('name', choices=sorted(NODES))
+    parser.add_argument('ros_args', nargs=argparse.REMAINDER,
+                        help='arguments for the node (--ros-args -p name:=value ...)')
+    parser.set_defaults(handler='robot_learning.cli.main:run_node')
+
+
+def _add_bag(subparsers) -> None:
+    from robot_learning.cli.bag_commands import add_bag_parser
+    add_bag_parser(subparsers)
+
+
+def run_node(args: argparse.Namespace) -> int:
+    """``robot-learning node``: run a node's main with the remaining arguments."""
+    module_name, function_name = NODES[args.name].split(':')
+    node_main = getattr(importlib.import_module(module_name), function_name)
+    return int(node_main([f'robot-learning-node-{args.name}', *args.ros_args]) or 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog='robot-learning', description='Sim-to-real robot learning toolkit.')
     parser.add_argument('--log-level', default='INFO')
     subparsers = parser.add_subparsers(dest='command', required=True)
-    for add in (_add_train, _add_export, _add_evaluate, _add_demo):
+    for add in (_add_train, _add_export, _add_evaluate, _add_demo, _add_node, _add_bag):
         add(subparsers)
     return parser
 
@@ -77,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = getattr(importlib.import_module(module_name), function_name)
     try:
         return int(handler(args) or 0)
-    except (ConfigError, FileNotFoundError, ValueError) as error:
+    except (ConfigError, FileNotFoundError, FileExistsError, ValueError) as error:
         print(f'robot-learning {args.command}: error: {error}', file=sys.stderr)
         return 2
 

@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Sim-to-sim: a simulated "real robot" (sim bridge), the policy node and the recorder.
+
+    ros2 launch robot_learning sim_to_sim.launch.py \
+        bundle:=$(ros2 pkg prefix robot_learning)/share/robot_learning/policies/quadruped_flat \
+        reality:=quadruped_pybullet_weak_motors bag:=/tmp/sim2sim
+
+The bridge plays the robot with dynamics the policy was not trained on (config/reality/).
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+
+def generate_launch_description():
+    """Declare the arguments and start the sim bridge, the policy node and the recorder."""
+    share = FindPackageShare('robot_learning')
+    bridge_params = PathJoinSubstitution([share, 'config', 'nodes', 'sim_bridge.yaml'])
+    policy_params = PathJoinSubstitution([share, 'config', 'nodes', 'policy_node.yaml'])
+    recorder_params = PathJoinSubstitution([share, 'config', 'nodes', 'recorder.yaml'])
+    default_bundle = PathJoinSubstitution([share, 'policies', 'quadruped_flat'])
+    return LaunchDescription([
+        DeclareLaunchArgument('bundle', default_value=default_bundle,
+                              description='policy bundle folder'),
+        DeclareLaunchArgument('reality', default_value='quadruped_pybullet_nominal',
+                              description='reality config name (config/reality/) or path'),
+        DeclareLaunchArgument('bag', default_value='sim_to_sim_run',
+                              description='bag folder for the recorder (must not exist)'),
+        Node(
+            package='robot_learning', executable='sim_bridge', name='sim_bridge',
+            output='screen', parameters=[bridge_params, {
+                'reality': LaunchConfiguration('reality')}]),
+        Node(
+            package='robot_learning', executable='policy_node', name='policy_node',
+            output='screen', parameters=[policy_params, {
+                'bundle': LaunchConfiguration('bundle')}]),
+        Node(
+            package='robot_learning', executable='recorder', name='recorder', output='screen',
+            parameters=[recorder_params, {'output': LaunchConfiguration('bag')}]),
+    ])

@@ -1,0 +1,606 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The policy node: a policy bundle behind the safety layer, as a ROS 2 lifecycle node.
+
+    policy_node --ros-args -p bundle:=policies/quadruped_flat
+    policy_node --ros-args --params-file config/nodes/policy_node.yaml -p bundle:=...
+
+Lifecycle (``rclpy.lifecycle.LifecycleNode``, services ``/policy_node/change_state`` etc.):
+
+- configure: load the bundle and the robot, create the topics, services and timers;
+- activate: commands may be published (the command publisher is a lifecycle publisher, so
+  nothing is ever published before activation);
+- deactivate: one last hold command (target = measured positions), then the safety layer goes
+  IDLE; a DAMPING layer stays DAMPING and still needs a reset;
+- cleanup / shutdown: everything is destroyed.
+
+With the parameter ``autostart`` (default true) ``main`` configures and activates the node
+itself, as a launch file without a lifecycle manager needs. Inside the active lifecycle state the
+safety layer (robot_learning/policies/safety.py) runs IDLE -> SOFT_START -> RUNNING -> DAMPING;
+with ``auto_activate`` the soft start begins as soon as every required input is fresh (at start
+and after each reset), otherwise on a call of the ``/policy/activate`` service (std_srvs/Trigger).
+
+Topics and services (names are parameters): subscribes ``/joint_states``, ``/imu/data``,
+``/odom`` (only when the contract needs the base linear velocity), ``/cmd_vel``,
+``/emergency_stop`` (std_msgs/Bool, true -> DAMPING), ``/policy/reset`` (std_msgs/Empty);
+services ``/policy/reset`` and ``/policy/activate`` (std_srvs/Trigger); publishes
+``/joint_commands`` (std_msgs/Float64MultiArray, contract joint order) or ``/joint_trajectory``,
+``/policy/safety_state`` (std_msgs/String, on change and at 1 Hz), ``/policy/state``
+(diagnostic_msgs/DiagnosticArray, same times) and, with ``publish_latency``, ``/policy/latency``
+(std_msgs/Float64: seconds from receiving the joint state to publishing its command).
+
+If the first JointState does not name exactly the contract's joints, the node refuses: it never
+activates the safety layer, logs the differences and reports the state 'refused'.
+
+Modes: ``timer`` runs one control cycle per period of a steady-clock timer at ``rate_hz``;
+``lockstep`` runs one cycle per received JointState (once the IMU and odometry messages of the
+same stamp are in) and keeps the timer only as the stale-input watchdog.
+"""
+
+from __future__ import annotations
+
+import collections
+import pathlib
+import time
+from typing import Any
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import Twist
+from nav_msgs.msg import Odometry
+import numpy as np
+from rcl_interfaces.msg import ParameterDescriptor
+import rclpy
+from rclpy.clock import Clock, ClockType
+from rclpy.executors import ExternalShutdownException
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.qos import QoSProfile
+from sensor_msgs.msg import Imu, JointState
+from std_msgs.msg import Bool, Empty, Float64, Float64MultiArray, String
+from std_srvs.srv import Trigger
+from trajectory_msgs.msg import JointTrajectory
+
+from robot_learning.paths import share_dir
+from robot_learning.policies.runtime import PolicyRuntime
+from robot_learning.policies.safety import (ACTIVE_STATES, Fault, SafetyConfig, SafetyInputs,
+                                            SafetyLayer, SafetyState)
+from robot_learning.robots import load_robot
+from robot_learning.ros import conversions
+from robot_learning.tasks.observations import ObservationInputs
+
+REFUSED = 'refused'
+"""State string when the robot's joints do not match the contract."""
+
+_SAFETY = SafetyConfig()
+"""Safety defaults: the SafetyConfig field defaults are the parameter defaults."""
+
+PARAMETERS: dict[str, tuple[Any, str]] = {
+    'bundle': ('', 'policy bundle folder (contract.yaml + policy.onnx); relative paths are tried '
+                   'from the working directory, then from the package share folder'),
+    'robot': ('', 'robot name or YAML path for the joint limits; empty: the contract robot'),
+    'mode': ('timer', "'timer' (steady-clock timer at rate_hz) or 'lockstep' (one command per "
+                      'received joint state)'),
+    'rate_hz': (0.0, 'control rate [Hz]; 0: 1 / contract control_dt'),
+    'command_type': ('array', "'array' (std_msgs/Float64MultiArray on command_topic) or "
+                              "'trajectory' (trajectory_msgs/JointTrajectory on "
+                              'trajectory_topic)'),
+    'joint_states_topic': ('/joint_states', 'sensor_msgs/JointState input'),
+    'imu_topic': ('/imu/data', 'sensor_msgs/Imu input (orientation and gyro)'),
+    'odom_topic': ('/odom', 'nav_msgs/Odometry input, used when the contract needs it'),
+    'cmd_vel_topic': ('/cmd_vel', 'geometry_msgs/Twist velocity command'),
+    'command_topic': ('/joint_commands', 'std_msgs/Float64MultiArray output'),
+    'trajectory_topic': ('/joint_trajectory', 'trajectory_msgs/JointTrajectory output'),
+    'estop_topic': ('/emergency_stop', 'std_msgs/Bool; true -> damping'),
+    'reset_topic': ('/policy/reset', 'std_msgs/Empty; leave damping'),
+    'reset_service': ('/policy/reset', 'std_srvs/Trigger; leave damping'),
+    'activate_service': ('/policy/activate', 'std_srvs/Trigger; start the soft start from idle'),
+    'state_topic': ('/policy/safety_state', 'std_msgs/String safety state output'),
+    'diagnostics_topic': ('/policy/state', 'diagnostic_msgs/DiagnosticArray output'),
+    'latency_topic': ('/policy/latency', 'std_msgs/Float64 per-command latency output [s]'),
+    'soft_start_duration': (_SAFETY.soft_start_duration,
+                            'move from the measured pose to the default pose in [s]'),
+    'watchdog_periods': (_SAFETY.watchdog_periods,
+                         'an input older than this many control periods is stale'),
+    'position_margin': (_SAFETY.position_margin, 'targets stay this far inside the joint limits, '
+                        'measurements may exceed them by as much [rad]'),
+    'velocity_factor': (_SAFETY.velocity_factor,
+                        'joint speed above factor * velocity limit -> damping'),
+    'max_tilt': (_SAFETY.max_tilt,
+                 'base tilt above this -> damping, floating-base robots only [rad]'),
+    'max_target_rate': (_SAFETY.max_target_rate,
+                        'largest target change in soft start and running [rad/s]'),
+    'cmd_vel_timeout': (0.0, 'command falls back to zero when /cmd_vel is older [s]; 0: hold'),
+    'auto_activate': (True, 'start the soft start by itself when idle and the inputs are fresh'),
+    'autostart': (True, 'configure and activate the lifecycle node at start-up'),
+    'publish_latency': (False, 'publish the latency of each command on latency_topic'),
+    'latency_buffer': (1000, 'number of latest per-cycle latencies kept'),
+}
+"""Every parameter: (default, description). config/nodes/policy_node.yaml repeats the defaults."""
+
+
+def resolve_bundle(path: str) -> pathlib.Path:
+    """Return the bundle folder: as given, else relative to the package share folder."""
+    if not path:
+        raise ValueError("parameter 'bundle' is empty: give the policy bundle folder")
+    candidate = pathlib.Path(path).expanduser()
+    if candidate.is_absolute() or candidate.exists():
+        return candidate
+    return share_dir() / candidate
+
+
+class PolicyNode(LifecycleNode):
+    """Run a policy bundle behind the safety layer; see the module docstring."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('policy_node', **kwargs)
+        for name, (default, description) in PARAMETERS.items():
+            descriptor = ParameterDescriptor(description=description,
+                                             dynamic_typing=isinstance(default, float))
+            self.declare_parameter(name, default, descriptor)
+        self.latencies: collections.deque[float] = collections.deque(
+            maxlen=max(1, int(self._param('latency_buffer'))))
+        """Latest per-cycle latencies [s]: joint state received -> command published."""
+        self.safety: SafetyLayer | None = None
+        self.runtime: PolicyRuntime | None = None
+        self.refusal = ''
+        """Why the node refuses to run (joint mismatch); empty when it does not."""
+        self._entities: list[tuple[Any, Any]] = []
+        """(destroy function, entity) of everything made in configure."""
+        self._active = False
+        self._reset_inputs()
+
+    # Lifecycle transitions.
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Load the bundle and create the interfaces; FAILURE (stay unconfigured) on errors."""
+        try:
+            self._configure()
+        except Exception as error:  # any load error: report it, stay unconfigured
+            self.get_logger().error(f'configure failed: {error}')
+            self._destroy_entities()
+            return TransitionCallbackReturn.FAILURE
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Allow commands; the safety layer soft-starts when its inputs are in."""
+        self._active = True
+        result = super().on_activate(state)
+        self._publish_status()
+        return result
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Send one hold command (measured pose), then stop commanding; DAMPING is kept."""
+        if self.safety is not None and self.safety.deactivate():
+            self._publish_command(self.safety.damping_target())
+            self.get_logger().info('lifecycle deactivation: held the measured pose, idle')
+        self._active = False
+        self._publish_status()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Destroy the interfaces and forget the bundle."""
+        self._destroy_entities()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Destroy the interfaces."""
+        self._active = False
+        self._destroy_entities()
+        return TransitionCallbackReturn.SUCCESS
+
+    # Public read-outs.
+
+    @property
+    def state_name(self) -> str:
+        """'refused', 'unconfigured' or the safety state ('idle', 'soft_start', ...)."""
+        if self.refusal:
+            return REFUSED
+        return self.safety.state.value if self.safety is not None else 'unconfigured'
+
+    def latency_summary(self) -> dict[str, float]:
+        """Last, mean, p99 and max of the buffered latencies [s] (empty dict without any)."""
+        if not self.latencies:
+            return {}
+        values = np.asarray(self.latencies)
+        return {'last': float(values[-1]), 'mean': float(values.mean()),
+                'p99': float(np.percentile(values, 99)), 'max': float(values.max())}
+
+    # Set-up.
+
+    def _param(self, name: str) -> Any:
+        value = self.get_parameter(name).value
+        default = PARAMETERS[name][0]
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, bool):
+            return bool(value)
+        return value
+
+    def _configure(self) -> None:
+        self._reset_inputs()
+        self.refusal = ''
+        self.runtime = PolicyRuntime(resolve_bundle(self._param('bundle')))
+        contract = self.runtime.contract
+        robot = load_robot(self._param('robot') or contract.robot)
+        contract.check_robot(robot)
+        self.mode = self._param('mode')
+        if self.mode not in ('timer', 'lockstep'):
+            raise ValueError(f"parameter mode is '{self.mode}'; valid: timer, lockstep")
+        self.command_type = self._param('command_type')
+        if self.command_type not in ('array', 'trajectory'):
+            raise ValueError(f"parameter command_type is '{self.command_type}'; valid: array, "
+                             'trajectory')
+        rate = self._param('rate_hz') or 1.0 / contract.control_dt
+        self.period = 1.0 / rate
+        if abs(self.period - contract.control_dt) > 1e-9:
+            self.get_logger().warning(
+                f'rate_hz {rate:g} differs from the policy rate {1.0 / contract.control_dt:g} '
+                'Hz it was trained at')
+        config = SafetyConfig(
+            control_dt=self.period, **{name: self._param(name) for name in (
+                'soft_start_duration', 'watchdog_periods', 'position_margin', 'velocity_factor',
+                'max_tilt', 'max_target_rate')})
+        self.safety = SafetyLayer(
+            config, joint_names=contract.joint_names,
+            default_joint_pos=np.asarray(contract.default_joint_pos),
+            position_lower=robot.position_lower, position_upper=robot.position_upper,
+            velocity_limit=robot.velocity_limit, check_tilt=robot.floating_base)
+        self.robot_name = robot.name
+        self.joint_names = contract.joint_names
+        self.needs_odometry = contract.needs_odometry
+        self.cmd_vel_timeout = self._param('cmd_vel_timeout')
+        self.auto_activate = self._param('auto_activate')
+        self.publish_latency = self._param('publish_latency')
+        self._last_action = np.zeros(contract.num_joints)
+        self._default_pos = np.asarray(contract.default_joint_pos, dtype=float)
+        self._create_entities()
+        self.get_logger().info(
+            f'configured: bundle {self.runtime.bundle}, robot {robot.name}, {self.mode} mode at '
+            f'{rate:g} Hz, {self.command_type} commands, odometry '
+            f"{'needed' if self.needs_odometry else 'not needed'}")
+
+    def _create_entities(self) -> None:
+        topic = self._param
+        qos = QoSProfile(depth=10)
+        if self.command_type == 'array':
+            self._command_pub = self.create_lifecycle_publisher(
+                Float64MultiArray, topic('command_topic'), qos)
+        else:
+            self._command_pub = self.create_lifecycle_publisher(
+                JointTrajectory, topic('trajectory_topic'), qos)
+        self._state_pub = self.create_publisher(String, topic('state_topic'), qos)
+        self._diagnostics_pub = self.create_publisher(
+            DiagnosticArray, topic('diagnostics_topic'), qos)
+        self._latency_pub = self.create_publisher(Float64, topic('latency_topic'), qos)
+        subscriptions = [
+            (JointState, 'joint_states_topic', self._on_joint_state),
+            (Imu, 'imu_topic', self._on_imu),
+            (Twist, 'cmd_vel_topic', self._on_cmd_vel),
+            (Bool, 'estop_topic', self._on_estop),
+            (Empty, 'reset_topic', lambda _: self._reset()),
+        ]
+        if self.needs_odometry:
+            subscriptions.append((Odometry, 'odom_topic', self._on_odom))
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self._entities = [
+            (self.destroy_lifecycle_publisher, self._command_pub),
+            *((self.destroy_publisher, publisher) for publisher in (
+                self._state_pub, self._diagnostics_pub, self._latency_pub)),
+            *((self.destroy_subscription, self.create_subscription(
+                kind, topic(name), callback, qos)) for kind, name, callback in subscriptions),
+            (self.destroy_service, self.create_service(
+                Trigger, topic('reset_service'), self._on_reset_service)),
+            (self.destroy_service, self.create_service(
+                Trigger, topic('activate_service'), self._on_activate_service)),
+            (self.destroy_timer, self.create_timer(self.period, self._on_timer, clock=steady)),
+            (self.destroy_timer, self.create_timer(1.0, self._publish_status, clock=steady)),
+        ]
+
+    def _destroy_entities(self) -> None:
+        for destroy, entity in self._entities:
+            destroy(entity)
+        self._entities = []
+        self.safety = None
+        self.runtime = None
+
+    def _reset_inputs(self) -> None:
+        self._joint_pos = self._joint_vel = None
+        self._imu_quat = self._imu_gyro = None
+        self._odom_vel = None
+        self._command = np.zeros(3)
+        self._received: dict[str, float] = {}
+        """perf_counter time of the last message of each input."""
+        self._stamps: dict[str, float] = {}
+        """Header stamps [s] of the last joint state, IMU and odometry messages."""
+        self._names_checked = False
+        self._pending_lockstep = False
+        self._published_state = ''
+
+    # Subscriptions and services.
+
+    def _on_joint_state(self, message: JointState) -> None:
+        received = time.perf_counter()
+        if self.refusal or self.safety is None:
+            return
+        expected = set(self.joint_names)
+        names = list(message.name)
+        if set(names) != expected or len(names) != len(expected):
+            if not self._names_checked:
+                self._refuse(names)
+            else:
+                self.get_logger().warning(
+                    f'dropping a JointState whose names differ from the contract: {names}',
+                    throttle_duration_sec=1.0)
+            return
+        self._names_checked = True
+        position, velocity, _ = conversions.joint_arrays(message, self.joint_names)
+        self._joint_pos, self._joint_vel = position, velocity
+        self._received['joint_states'] = received
+        self._stamps['joint_states'] = conversions.time_seconds(message.header.stamp)
+        if self.mode == 'lockstep':
+            self._pending_lockstep = True
+            self._try_lockstep()
+
+    def _on_imu(self, message: Imu) -> None:
+        self._imu_quat, self._imu_gyro = conversions.imu_arrays(message)
+        self._received['imu'] = time.perf_counter()
+        self._stamps['imu'] = conversions.time_seconds(message.header.stamp)
+        if self.mode == 'lockstep':
+            self._try_lockstep()
+
+    def _on_odom(self, message: Odometry) -> None:
+        self._odom_vel = conversions.odometry_world_velocity(message)
+        self._received['odom'] = time.perf_counter()
+        self._stamps['odom'] = conversions.time_seconds(message.header.stamp)
+        if self.mode == 'lockstep':
+            self._try_lockstep()
+
+    def _on_cmd_vel(self, message: Twist) -> None:
+        self._command = conversions.twist_command(message)
+        self._received['cmd_vel'] = time.perf_counter()
+
+    def _on_estop(self, message: Bool) -> None:
+        if self.safety is None:
+            return
+        previous = self.safety.state
+        self.safety.emergency_stop(message.data)
+        if self.safety.state != previous:
+            self._log_transition(previous)
+            self._publish_status()
+
+    def _on_reset_service(self, request: Trigger.Request,
+                          response: Trigger.Response) -> Trigger.Response:
+        response.success, response.message = self._reset()
+        return response
+
+    def _on_activate_service(self, request: Trigger.Request,
+                             response: Trigger.Response) -> Trigger.Response:
+        response.success, response.message = self._activate()
+        return response
+
+    def _reset(self) -> tuple[bool, str]:
+        if self.safety is None:
+            return False, 'the node is not configured'
+        success, message = self.safety.reset()
+        if success:  # one severity per call site: rclpy's logger rejects a change
+            self._log_transition(SafetyState.DAMPING)
+        else:
+            self.get_logger().warning(f'reset refused: {message}')
+        self._publish_status()
+        return success, message
+
+    def _activate(self) -> tuple[bool, str]:
+        if self.safety is None:
+            return False, 'the node is not configured'
+        if self.refusal:
+            return False, f'refused: {self.refusal}'
+        if not self._active:
+            return False, 'the lifecycle node is not active'
+        if self.safety.state != SafetyState.IDLE:
+            return False, f'the state is {self.safety.state.value}, not idle'
+        if self.safety.estop_engaged:
+            return False, 'the emergency stop is engaged'
+        waiting = self._waiting_for(time.perf_counter())
+        if waiting:
+            return False, f"waiting for fresh {', '.join(waiting)}"
+        if not self.safety.activate(self._joint_pos):
+            return False, 'the measured joint positions are not finite'
+        self._last_action = np.zeros(len(self.joint_names))
+        self._log_transition(SafetyState.IDLE)
+        self._publish_status()
+        return True, 'soft start'
+
+    def _refuse(self, names: list[str]) -> None:
+        missing = [name for name in self.joint_names if name not in names]
+        extra = [name for name in names if name not in self.joint_names]
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        self.refusal = (f"JointState joints do not match the contract: missing {missing or 'none'}"
+                        f", extra {extra or 'none'}, duplicated {duplicated or 'none'}")
+        self.get_logger().error(f'refusing to activate: {self.refusal}')
+        self._publish_status()
+
+    # The control cycle.
+
+    def _on_timer(self) -> None:
+        if self.mode == 'timer':
+            self._cycle()
+        elif self.safety is not None and self.safety.state in ACTIVE_STATES:
+            # Lock-step watchdog: when the inputs stop, nothing else would run a cycle.
+            if self.safety.check(self._safety_inputs(time.perf_counter())) is not None:
+                self._cycle()
+
+    def _try_lockstep(self) -> None:
+        if not self._pending_lockstep:
+            return
+        stamp = self._stamps['joint_states']
+        required = ('imu', 'odom') if self.needs_odometry else ('imu',)
+        if all(self._stamps.get(name, -np.inf) >= stamp for name in required):
+            self._pending_lockstep = False
+            self._cycle()
+
+    def _waiting_for(self, now: float) -> list[str]:
+        """Return the required inputs never received or stale at ``now``."""
+        timeout = self.safety.config.watchdog_timeout
+        return [name for name in self._required_inputs()
+                if not now - self._received.get(name, -np.inf) <= timeout]
+
+    def _required_inputs(self) -> tuple[str, ...]:
+        return ('joint_states', 'imu', 'odom') if self.needs_odometry else ('joint_states', 'imu')
+
+    def _safety_inputs(self, now: float, extra: dict[str, np.ndarray] | None = None
+                       ) -> SafetyInputs:
+        count = len(self.joint_names)
+        nan = np.full(count, np.nan)
+        finite = {'imu_gyro': self._imu_gyro if self._imu_gyro is not None else np.full(3, np.nan)}
+        if self.needs_odometry:
+            finite['odom_velocity'] = (self._odom_vel if self._odom_vel is not None
+                                       else np.full(3, np.nan))
+        finite.update(extra or {})
+        return SafetyInputs(
+            joint_pos=self._joint_pos if self._joint_pos is not None else nan,
+            joint_vel=self._joint_vel if self._joint_vel is not None else nan,
+            base_quat=self._imu_quat if self._imu_quat is not None else np.full(4, np.nan),
+            input_ages={name: now - self._received.get(name, -np.inf)
+                        for name in self._required_inputs()},
+            finite=finite)
+
+    def _cycle(self) -> None:
+        if not self._active or self.refusal or self.safety is None:
+            return
+        safety = self.safety
+        if safety.state == SafetyState.IDLE:
+            if self.auto_activate and not safety.estop_engaged and not self._waiting_for(
+                    time.perf_counter()):
+                self._activate()
+            if safety.state == SafetyState.IDLE:
+                self._publish_status_on_change()
+                return
+        previous = safety.state
+        inputs = self._safety_inputs(time.perf_counter())
+        policy_target = action = None
+        if safety.state == SafetyState.RUNNING and safety.check(inputs) is None:
+            try:
+                observation = self.runtime.observe(self._observation_inputs())
+                action = self.runtime.act(observation)[0]
+                policy_target = self.runtime.targets(action[None])[0]
+            except Exception as error:  # any inference error: POLICY_ERROR -> damping
+                self.get_logger().error(f'policy inference failed: {error}',
+                                        throttle_duration_sec=1.0)
+            else:
+                inputs = self._safety_inputs(time.perf_counter(), {
+                    'observation': observation[0], 'action': action})
+        targets = safety.step(inputs, policy_target)
+        if action is not None and safety.state == SafetyState.RUNNING:
+            self._last_action = action
+        if targets is not None:
+            self._publish_command(targets)
+        self._log_transition(previous)
+        self._publish_status_on_change()
+
+    def _log_transition(self, previous: SafetyState) -> None:
+        state = self.safety.state
+        if state == previous:
+            return
+        fault = self.safety.last_fault
+        if state != SafetyState.DAMPING:
+            self.get_logger().info(f'{previous.value} -> {state.value}')
+        elif fault.fault == Fault.EMERGENCY_STOP:
+            self.get_logger().warning(f'damping: {fault.fault.value}: {fault.detail}')
+        else:
+            self.get_logger().error(f'damping: {fault.fault.value}: {fault.detail}')
+
+    def _observation_inputs(self) -> ObservationInputs:
+        command = self._command
+        if self.cmd_vel_timeout > 0 and (time.perf_counter() - self._received.get(
+                'cmd_vel', -np.inf)) > self.cmd_vel_timeout:
+            command = np.zeros(3)
+        lin_vel = self._odom_vel if self.needs_odometry else np.zeros(3)
+        return ObservationInputs(
+            base_quat=self._imu_quat[None], base_lin_vel=lin_vel[None],
+            base_ang_vel=self._imu_gyro[None], joint_pos=self._joint_pos[None],
+            joint_vel=self._joint_vel[None], default_joint_pos=self._default_pos,
+            command=command[None], last_action=self._last_action[None])
+
+    def _publish_command(self, targets: np.ndarray) -> None:
+        if self.command_type == 'array':
+            message = conversions.command_array_msg(targets)
+        else:  # stamp zero: start now (joint_trajectory_controller convention)
+            message = conversions.joint_trajectory_msg(0.0, self.joint_names, targets,
+                                                       self.period)
+        self._command_pub.publish(message)
+        if not self._active:
+            return
+        latency = time.perf_counter() - self._received.get('joint_states', np.nan)
+        self.latencies.append(latency)
+        if self.publish_latency:
+            self._latency_pub.publish(Float64(data=latency))
+
+    # Status.
+
+    def _publish_status_on_change(self) -> None:
+        if self.state_name != self._published_state:
+            self._publish_status()
+
+    def _publish_status(self) -> None:
+        if self.safety is None:
+            return
+        name = self.state_name
+        self._published_state = name
+        self._state_pub.publish(String(data=name))
+        self._diagnostics_pub.publish(self._diagnostics())
+
+    def _diagnostics(self) -> DiagnosticArray:
+        safety = self.safety
+        fault = safety.last_fault
+        status = DiagnosticStatus(name='policy_node: safety', hardware_id=self.robot_name)
+        if self.refusal:
+            status.level, status.message = DiagnosticStatus.ERROR, f'{REFUSED}: {self.refusal}'
+        elif safety.state == SafetyState.DAMPING:
+            estop = fault is not None and fault.fault == Fault.EMERGENCY_STOP
+            status.level = DiagnosticStatus.WARN if estop else DiagnosticStatus.ERROR
+            status.message = f'damping: {fault.fault.value}' if fault else 'damping'
+        else:
+            status.level, status.message = DiagnosticStatus.OK, self.state_name
+        waiting = self._waiting_for(time.perf_counter())
+        values = {
+            'state': self.state_name,
+            'reason': fault.fault.value if fault else '',
+            'detail': self.refusal or (fault.detail if fault else ''),
+            'lifecycle_active': str(self._active).lower(),
+            'estop_engaged': str(safety.estop_engaged).lower(),
+            'waiting_for': ', '.join(waiting),
+            'cycle_count': str(safety.cycle),
+            'soft_start_progress': f'{safety.soft_start_progress:.3f}',
+            'mode': self.mode,
+            'rate_hz': f'{1.0 / self.period:g}',
+        }
+        values.update({f'latency_{key}_s': f'{value:.6f}'
+                       for key, value in self.latency_summary().items()})
+        status.values = [KeyValue(key=key, value=value) for key, value in values.items()]
+        message = DiagnosticArray(status=[status])
+        message.header.stamp = self.get_clock().now().to_msg()
+        return message
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the policy node until Ctrl-C or shutdown; 1 if autostart cannot activate it."""
+    try:
+        with rclpy.init(args=args):
+            node = PolicyNode()
+            if node.get_parameter('autostart').value:
+                for transition in (node.trigger_configure, node.trigger_activate):
+                    if transition() != TransitionCallbackReturn.SUCCESS:
+                        node.get_logger().fatal(f'{transition.__name__} failed; exiting')
+                        return 1
+            try:
+                rclpy.spin(node)
+            except Exception:
+                # SIGINT/SIGTERM shut the context down while a callback was publishing: that
+                # callback fails, but it is a clean shutdown; anything else is a real error.
+                if node.context.ok():
+                    raise
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
