@@ -315,7 +315,9 @@ class SafetyLayer:
         if inputs.base_quat is not None:
             arrays['base_quat'] = inputs.base_quat
         arrays.update(inputs.finite)
-        for name, value in arrays.items():
+        values = [np.asarray(value, dtype=float).ravel() for value in arrays.values()]
+        all_finite = bool(np.isfinite(np.concatenate(values)).all())
+        for name, value in ({} if all_finite else arrays).items():  # details only on failure
             value = np.asarray(value, dtype=float)
             bad = ~np.isfinite(value)
             if np.any(bad):

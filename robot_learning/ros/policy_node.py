@@ -137,7 +137,7 @@ class PolicyNode(LifecycleNode):
             self.declare_parameter(name, default, descriptor)
         self.latencies: collections.deque[float] = collections.deque(
             maxlen=max(1, int(self._param('latency_buffer'))))
-        """Latest per-cycle latencies [s]: joint state received -> command published."""
+        """Latest per-cycle latencies [s]: newest required input received -> command published."""
         self.safety: SafetyLayer | None = None
         self.runtime: PolicyRuntime | None = None
         self.refusal = ''
@@ -476,7 +476,9 @@ class PolicyNode(LifecycleNode):
         previous = safety.state
         inputs = self._safety_inputs(time.perf_counter())
         policy_target = action = None
-        if safety.state == SafetyState.RUNNING and safety.check(inputs) is None:
+        # Infer whenever running; step() below checks the inputs, the observation and the
+        # action once, and an inference on faulty inputs is never published.
+        if safety.state == SafetyState.RUNNING and self._has_all_inputs():
             try:
                 observation = self.runtime.observe(self._observation_inputs())
                 action = self.runtime.act(observation)[0]
@@ -494,6 +496,11 @@ class PolicyNode(LifecycleNode):
             self._publish_command(targets)
         self._log_transition(previous)
         self._publish_status_on_change()
+
+    def _has_all_inputs(self) -> bool:
+        return all(value is not None for value in (
+            self._joint_pos, self._joint_vel, self._imu_quat, self._imu_gyro,
+            self._odom_vel if self.needs_odometry else self._imu_gyro))
 
     def _log_transition(self, previous: SafetyState) -> None:
         state = self.safety.state
@@ -528,7 +535,9 @@ class PolicyNode(LifecycleNode):
         self._command_pub.publish(message)
         if not self._active:
             return
-        latency = time.perf_counter() - self._received.get('joint_states', np.nan)
+        # State in = the arrival of the newest of the inputs this command was computed from.
+        state_in = max(self._received.get(name, np.nan) for name in self._required_inputs())
+        latency = time.perf_counter() - state_in
         self.latencies.append(latency)
         if self.publish_latency:
             self._latency_pub.publish(Float64(data=latency))

@@ -50,6 +50,11 @@ class SimToSimConfig:
     domain_id: int = int(os.environ.get('ROS_DOMAIN_ID', '42'))
     startup_timeout: float = 60.0
     """Wall-clock seconds to wait for the policy node to reach 'running'."""
+    policy_parameters: dict = dataclasses.field(
+        default_factory=lambda: {'watchdog_periods': 15.0})
+    """Extra policy-node parameters. The watchdog is 0.3 s here instead of the robot default
+    0.1 s: the simulated robot shares two CPU cores with the policy node, the recorder and the
+    operator, and a scheduling stall of the simulator is not a robot fault."""
 
 
 def ros_environment(domain_id: int) -> dict[str, str]:
@@ -137,7 +142,8 @@ def run_sim_to_sim(config: SimToSimConfig) -> dict:
                                output / 'recorder.log'),
         'policy_node': start_node('robot_learning.ros.policy_node',
                                   {'bundle': str(pathlib.Path(config.bundle).resolve()),
-                                   'auto_activate': True}, env, output / 'policy_node.log'),
+                                   'auto_activate': True, **config.policy_parameters},
+                                  env, output / 'policy_node.log'),
     }
     os.environ['ROS_DOMAIN_ID'] = str(config.domain_id)
     os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'

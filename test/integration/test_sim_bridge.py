@@ -305,21 +305,32 @@ def test_lockstep_is_deterministic(start_bridge, context, robot):
     assert runs[0] == runs[1]
 
 
-def test_real_time_mode_follows_the_wall_clock_and_stops_after_duration(start_bridge, probe):
-    duration = 2.0
-    process = start_bridge(duration=duration)
+def test_real_time_mode_follows_the_wall_clock(start_bridge, probe):
+    process = start_bridge()
     clocks = probe.messages['/clock']
     assert probe.spin_until(lambda: len(clocks) >= 1, START_TIMEOUT)
-    wall_start, sim_start = time.monotonic(), conversions.time_seconds(clocks[0].clock)
-    assert probe.spin_until(lambda: conversions.time_seconds(clocks[-1].clock) >= duration,
-                            duration * 3)
+    wall_start, sim_start = time.monotonic(), conversions.time_seconds(clocks[-1].clock)
+    probe.spin_for(2.0)
     wall = time.monotonic() - wall_start
-    assert process.wait(timeout=10) == 0, 'the bridge did not stop by itself'
     sim = conversions.time_seconds(clocks[-1].clock) - sim_start
-    assert conversions.time_seconds(clocks[-1].clock) == pytest.approx(duration)
-    assert 0.5 < sim / wall < 1.5, f'{sim:.2f} s simulated in {wall:.2f} s wall'
-    steps = np.diff([conversions.time_seconds(message.clock) for message in clocks])
-    np.testing.assert_allclose(steps, CONTROL_DT, atol=1e-9)
+    assert 0.6 < sim / wall < 1.2, f'{sim:.2f} s simulated in {wall:.2f} s wall'
+    # Consecutive control periods (a message lost on a loaded machine skips whole periods).
+    periods = np.diff([conversions.time_seconds(message.clock) for message in clocks])
+    np.testing.assert_allclose(periods / CONTROL_DT, np.round(periods / CONTROL_DT), atol=1e-6)
+    assert np.all(periods > 0.0) and np.mean(np.isclose(periods, CONTROL_DT)) > 0.9
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=10) == 0
+
+
+def test_duration_stops_the_bridge_cleanly(start_bridge, probe, robot):
+    process = start_bridge(lockstep=True, lockstep_timeout=0.0, duration=5 * CONTROL_DT)
+    probe.wait_for_bridge()
+    for _ in range(5):
+        probe.step(robot.default_joint_pos)
+    assert process.wait(timeout=10) == 0, 'the bridge did not stop by itself'
+    probe.spin_for(0.2)
+    assert len(probe.states) == 6
+    assert _stamp(probe.states[-1]) == pytest.approx(5 * CONTROL_DT)
 
 
 # -- in-process checks (no second process) ----------------------------------------------------

@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Sim-to-sim over real DDS: the policy node drives the PyBullet sim bridge; everything recorded.
+
+Three processes (sim bridge, policy node, recorder) plus the operator in the test process,
+talking over Fast DDS on loopback. Bound: on the nominal PyBullet reality the shipped policy
+tracks 0.5 and 0.8 m/s with a mean error below 0.15 m/s once each command has settled for 1 s
+(measured 0.04-0.09 m/s).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from robot_learning.data.bag_io import bag_info, read_messages
+from robot_learning.data.trajectory import load_trajectory
+from robot_learning.paths import share_dir
+from robot_learning.ros.sim_to_sim import run_sim_to_sim, SimToSimConfig
+
+pytestmark = pytest.mark.ros
+BUNDLE = share_dir() / 'policies' / 'quadruped_flat'
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+    output = tmp_path_factory.mktemp('sim_to_sim')
+    config = SimToSimConfig(bundle=str(BUNDLE), output=str(output), domain_id=64,
+                            profile=((3.0, 0.5, 0.0, 0.0), (2.5, 0.8, 0.0, 0.0)))
+    return output, run_sim_to_sim(config)
+
+
+def test_policy_node_tracks_velocity_on_the_pybullet_reality(run):
+    _, report = run
+    metrics = report['metrics']
+    assert metrics['lin_vel_error'] < 0.15
+    assert metrics['duration'] > 5.0
+    assert report['bag_export']['ok']
+
+
+def test_bag_reads_back_with_rosbags_and_export_matches_what_was_sent(run):
+    output, report = run
+    info = bag_info(output / 'bag')
+    counts = {name: topic.message_count for name, topic in info.topics.items()}
+    for topic in ('/joint_states', '/imu/data', '/odom', '/cmd_vel', '/joint_commands'):
+        assert counts.get(topic, 0) > 100 or topic == '/cmd_vel', (topic, counts)
+    sent = np.array([message.message.data for message in
+                     read_messages(output / 'bag', ['/joint_commands'])])
+    trajectory = load_trajectory(output / 'trajectory.npz')
+    # Every exported action is one of the command messages the policy node published.
+    distance = np.abs(trajectory.actions[:, None, :] - sent[None, :, :]).max(axis=2)
+    assert np.all(distance.min(axis=1) < 1e-12)
+    # And the commands follow the profile that was sent on /cmd_vel.
+    assert set(np.round(trajectory.commands[:, 0], 6)) <= {0.0, 0.5, 0.8}
+    assert (output / 'tracking.png').stat().st_size > 10_000
