@@ -17,11 +17,14 @@ from launch_ros.substitutions import FindPackageShare
 
 def generate_launch_description():
     """Declare the arguments and start the sim bridge, the policy node and the recorder."""
-    share = FindPackageShare('robot_learning')
-    bridge_params = PathJoinSubstitution([share, 'config', 'nodes', 'sim_bridge.yaml'])
-    policy_params = PathJoinSubstitution([share, 'config', 'nodes', 'policy_node.yaml'])
-    recorder_params = PathJoinSubstitution([share, 'config', 'nodes', 'recorder.yaml'])
-    default_bundle = PathJoinSubstitution([share, 'policies', 'quadruped_flat'])
+    bridge_params = PathJoinSubstitution(
+        [FindPackageShare('robot_learning'), 'config', 'nodes', 'sim_bridge.yaml'])
+    policy_params = PathJoinSubstitution(
+        [FindPackageShare('robot_learning'), 'config', 'nodes', 'policy_node.yaml'])
+    recorder_params = PathJoinSubstitution(
+        [FindPackageShare('robot_learning'), 'config', 'nodes', 'recorder.yaml'])
+    default_bundle = PathJoinSubstitution(
+        [FindPackageShare('robot_learning'), 'policies', 'quadruped_flat'])
     return LaunchDescription([
         DeclareLaunchArgument('bundle', default_value=default_bundle,
                               description='policy bundle folder'),

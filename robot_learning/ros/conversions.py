@@ -90,14 +90,14 @@ def quaternion_wxyz(orientation) -> np.ndarray:
 
 
 def odometry_world_velocity(message: Odometry) -> np.ndarray:
-    """Base linear velocity in the world frame (3,) [m/s] from an Odometry message."""
+    """Return the base linear velocity in the world frame (3,) [m/s] of an Odometry message."""
     quat = quaternion_wxyz(message.pose.pose.orientation)
     linear = message.twist.twist.linear
     return quat_rotate(quat[None], np.array([[linear.x, linear.y, linear.z]]))[0]
 
 
 def imu_arrays(message: Imu) -> tuple[np.ndarray, np.ndarray]:
-    """(base quaternion (w, x, y, z), base-frame angular velocity (3,)) from an Imu message."""
+    """Return (base quaternion (w, x, y, z), base-frame angular velocity (3,)) of an Imu."""
     gyro = message.angular_velocity
     return quaternion_wxyz(message.orientation), np.array([gyro.x, gyro.y, gyro.z])
 
@@ -117,7 +117,7 @@ def joint_arrays(message: JointState, names: Sequence[str]
     index = {name: i for i, name in enumerate(message.name)}
     missing = [name for name in names if name not in index]
     if missing:
-        raise KeyError(f"JointState lacks joints {missing}; it has {list(message.name)}")
+        raise KeyError(f'JointState lacks joints {missing}; it has {list(message.name)}')
     order = [index[name] for name in names]
 
     def pick(values) -> np.ndarray:
