@@ -47,6 +47,7 @@ import numpy as np
 
 from robot_learning.data import bag_io
 from robot_learning.data.trajectory import Trajectory
+from robot_learning.robots.joint_order import joint_order, pick
 from robot_learning.tasks.rotations import quat_rotate
 
 GAP_FACTOR = 1.5
@@ -308,18 +309,11 @@ def _extract(role: str, message: Any, joint_names: tuple[str, ...]) -> dict[str,
     """Quantities of one message; raises KeyError/ValueError for a message to skip."""
     count = len(joint_names)
     if role == 'joint_states':
-        index = {name: i for i, name in enumerate(message.name)}
-        missing = [name for name in joint_names if name not in index]
-        if missing:
-            raise KeyError(f'joints {missing} missing')
-        order = [index[name] for name in joint_names]
-
-        def pick(values) -> np.ndarray:
-            values = np.asarray(values, dtype=np.float64)
-            return values[order] if values.size == len(index) else np.full(count, np.nan)
-
-        return {'joint_pos': pick(message.position), 'joint_vel': pick(message.velocity),
-                'joint_effort': pick(message.effort)}
+        order = joint_order(message.name, joint_names)
+        source_count = len(message.name)
+        return {'joint_pos': pick(message.position, order, source_count),
+                'joint_vel': pick(message.velocity, order, source_count),
+                'joint_effort': pick(message.effort, order, source_count)}
     if role == 'imu':
         orientation, gyro = message.orientation, message.angular_velocity
         return {'base_quat': _quaternion(orientation),
@@ -342,12 +336,9 @@ def _extract(role: str, message: Any, joint_names: tuple[str, ...]) -> dict[str,
     if role == 'joint_trajectory':
         if not len(message.points):
             raise ValueError('no points')
-        index = {name: i for i, name in enumerate(message.joint_names)}
-        missing = [name for name in joint_names if name not in index]
-        if missing:
-            raise KeyError(f'joints {missing} missing')
+        order = joint_order(message.joint_names, joint_names)
         positions = np.asarray(message.points[0].positions, dtype=np.float64)
-        return {'actions': positions[[index[name] for name in joint_names]]}
+        return {'actions': positions[order]}
     raise AssertionError(role)
 
 

@@ -19,6 +19,7 @@ from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
+from robot_learning.robots.joint_order import joint_order, pick
 from robot_learning.tasks.rotations import quat_rotate, quat_rotate_inverse
 
 GRAVITY = 9.81
@@ -114,17 +115,10 @@ def joint_arrays(message: JointState, names: Sequence[str]
     Raises:
         KeyError: a joint of ``names`` is missing from the message (the message names it).
     """
-    index = {name: i for i, name in enumerate(message.name)}
-    missing = [name for name in names if name not in index]
-    if missing:
-        raise KeyError(f'JointState lacks joints {missing}; it has {list(message.name)}')
-    order = [index[name] for name in names]
-
-    def pick(values) -> np.ndarray:
-        values = np.asarray(values, dtype=float)
-        return values[order] if values.size == len(index) else np.full(len(order), np.nan)
-
-    return pick(message.position), pick(message.velocity), pick(message.effort)
+    order = joint_order(message.name, names)
+    count = len(message.name)
+    return (pick(message.position, order, count), pick(message.velocity, order, count),
+            pick(message.effort, order, count))
 
 
 def command_array_msg(targets: np.ndarray) -> Float64MultiArray:
@@ -148,12 +142,8 @@ def trajectory_targets(message: JointTrajectory, names: Sequence[str]) -> np.nda
     """Targets (J,) in ``names`` order from the first point of a JointTrajectory."""
     if not message.points:
         raise ValueError('JointTrajectory has no points')
-    index = {name: i for i, name in enumerate(message.joint_names)}
-    missing = [name for name in names if name not in index]
-    if missing:
-        raise KeyError(f'JointTrajectory lacks joints {missing}')
     positions = np.asarray(message.points[0].positions, dtype=float)
-    return positions[[index[name] for name in names]]
+    return positions[joint_order(message.joint_names, names)]
 
 
 def specific_force(base_quat: np.ndarray, acceleration_world: np.ndarray) -> np.ndarray:

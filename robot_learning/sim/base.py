@@ -130,13 +130,20 @@ class SimBackend(abc.ABC):
     def _apply_dynamics(self, env_ids: np.ndarray) -> None:
         """Push ``self.dynamics`` of ``env_ids`` into the engine."""
 
-    @abc.abstractmethod
     def reset(self, env_ids: np.ndarray, state: SimState | None = None) -> None:
         """Reset ``env_ids`` to ``state`` (a SimState with len(env_ids) rows) or to the default.
 
         The default is the robot's default joint pose at ``init_base_height``, at rest. Joint
         targets and the latency buffer of the reset environments are set to the new joint pose.
         """
+        env_ids = np.asarray(env_ids, dtype=np.int64)
+        if env_ids.size:
+            self._reset(env_ids, state if state is not None else
+                        self.default_state(env_ids.size))
+
+    @abc.abstractmethod
+    def _reset(self, env_ids: np.ndarray, state: SimState) -> None:
+        """Write ``state`` into the engine for the (non-empty) ``env_ids``."""
 
     @abc.abstractmethod
     def step(self, joint_targets: np.ndarray) -> None:

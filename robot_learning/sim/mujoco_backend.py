@@ -108,12 +108,7 @@ class MujocoBackend(SimBackend):
 
     # -- reset and step ---------------------------------------------------------------------
 
-    def reset(self, env_ids: np.ndarray, state: SimState | None = None) -> None:
-        env_ids = np.asarray(env_ids, dtype=np.int64)
-        if env_ids.size == 0:
-            return
-        if state is None:
-            state = self.default_state(env_ids.size)
+    def _reset(self, env_ids: np.ndarray, state: SimState) -> None:
         rows = self.state[env_ids]
         qpos = rows[:, self._qpos]
         qvel = rows[:, self._qvel]

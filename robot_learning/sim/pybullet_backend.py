@@ -414,12 +414,7 @@ class PybulletBackend(SimBackend):
 
     # -- reset and step ---------------------------------------------------------------------
 
-    def reset(self, env_ids: np.ndarray, state: SimState | None = None) -> None:
-        env_ids = np.asarray(env_ids, dtype=np.int64)
-        if env_ids.size == 0:
-            return
-        if state is None:
-            state = self.default_state(env_ids.size)
+    def _reset(self, env_ids: np.ndarray, state: SimState) -> None:
         joint_pos = np.asarray(state.joint_pos, dtype=float)
         joint_vel = np.asarray(state.joint_vel, dtype=float)
         actuated = dict(zip(self._joint_ids, range(len(self._joint_ids))))
