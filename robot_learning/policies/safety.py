@@ -40,8 +40,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from robot_learning.tasks.rotations import projected_gravity
-
 
 class SafetyState(str, enum.Enum):
     """States of the safety layer; the value is the name published on ``/policy/safety_state``."""
@@ -144,10 +142,10 @@ class FaultRecord:
 
 def base_tilt(base_quat: np.ndarray) -> float:
     """Angle between the base z axis and the world vertical [rad] for a quaternion (4,)."""
-    quat = np.asarray(base_quat, dtype=float)
-    quat = quat / np.linalg.norm(quat)
-    cos_tilt = -projected_gravity(quat[None])[0, 2]
-    return float(np.arccos(np.clip(cos_tilt, -1.0, 1.0)))
+    w, x, y, z = (float(value) for value in base_quat)
+    # z component of the rotated unit z axis: 1 - 2 (x² + y²), for the normalised quaternion.
+    cos_tilt = 1.0 - 2.0 * (x * x + y * y) / (w * w + x * x + y * y + z * z)
+    return math.acos(min(1.0, max(-1.0, cos_tilt)))
 
 
 def rate_limit(target: np.ndarray, previous: np.ndarray, max_step: float) -> np.ndarray:
