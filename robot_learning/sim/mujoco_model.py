@@ -63,18 +63,10 @@ def build_model_spec(robot: RobotSpec, config: SimConfig) -> mujoco.MjSpec:
     spec.compiler.fusestatic = False  # keep feet and tool links as bodies for sensing
     spec.compiler.discardvisual = True
     spec.option.timestep = config.sim_dt
-    try:
-        spec.option.integrator = INTEGRATORS[config.integrator]
-    except KeyError:
-        raise SimulationError(f"unknown integrator '{config.integrator}'; valid: "
-                              f"{', '.join(INTEGRATORS)}") from None
+    spec.option.integrator = _choice(INTEGRATORS, config.integrator, 'integrator')
     spec.option.iterations = config.solver_iterations
     spec.option.ls_iterations = config.line_search_iterations
-    try:
-        spec.option.cone = CONES[config.friction_cone]
-    except KeyError:
-        raise SimulationError(f"unknown friction cone '{config.friction_cone}'; valid: "
-                              f"{', '.join(CONES)}") from None
+    spec.option.cone = _choice(CONES, config.friction_cone, 'friction cone')
     spec.option.impratio = config.impratio
     # Unstable states come out as NaN so the caller can reset the environment and count it,
     # instead of MuJoCo silently resetting the data to qpos0.
@@ -126,6 +118,14 @@ def build_model_spec(robot: RobotSpec, config: SimConfig) -> mujoco.MjSpec:
         spec.add_sensor(name=f'pos_{name}', type=mujoco.mjtSensor.mjSENS_FRAMEPOS,
                         objtype=mujoco.mjtObj.mjOBJ_SITE, objname=site.name)
     return spec
+
+
+def _choice(table: dict, key: str, what: str):
+    """Look ``key`` up in ``table``; SimulationError names the valid keys otherwise."""
+    try:
+        return table[key]
+    except KeyError:
+        raise SimulationError(f"unknown {what} '{key}'; valid: {', '.join(table)}") from None
 
 
 def compile_model(robot: RobotSpec, config: SimConfig) -> tuple[mujoco.MjModel, ModelLayout]:

@@ -66,14 +66,6 @@ DEFAULT = np.asarray(CONTRACT.default_joint_pos)
 UPRIGHT = np.array([1.0, 0.0, 0.0, 0.0])
 
 
-@pytest.fixture(scope='module')
-def context():
-    context = rclpy.Context()
-    rclpy.init(context=context, domain_id=DOMAIN_ID)
-    yield context
-    rclpy.shutdown(context=context)
-
-
 class FakeRobot:
     """A robot driver and operator in this process: publishes the state, records the outputs."""
 

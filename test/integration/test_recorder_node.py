@@ -52,14 +52,6 @@ SLACK = 3
 """Messages a topic may lack (published while the subscription was still matching)."""
 
 
-@pytest.fixture(scope='module')
-def context():
-    context = rclpy.Context()
-    rclpy.init(context=context, domain_id=DOMAIN_ID)
-    yield context
-    rclpy.shutdown(context=context)
-
-
 @pytest.fixture
 def robot(context):
     robot = FakeRobot(context)
