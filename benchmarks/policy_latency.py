@@ -115,10 +115,12 @@ def main() -> None:
     parser.add_argument('--rates', type=float, nargs='+', default=[50.0, 500.0])
     parser.add_argument('--domain-id', type=int, default=91)
     parser.add_argument('--json', default=None, help='also write the figures here')
+    parser.add_argument('--logs', default=None, help='keep the node logs in this folder')
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        folder = pathlib.Path(tmp)
+        folder = pathlib.Path(args.logs or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         for rate in args.rates:
             latency = np.asarray(measure(rate, 'lockstep', args.duration, args.domain_id,
                                          folder).latencies)
