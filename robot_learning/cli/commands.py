@@ -92,9 +92,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
                                                     write_report)
     config = EvaluationConfig(
         backend=args.backend, num_envs=args.num_envs, episode_length_s=args.episode_length,
-        command=tuple(args.command), dynamics=parse_assignments(args.dynamics), seed=args.seed)
+        command=tuple(args.velocity_command), dynamics=parse_assignments(args.dynamics),
+        seed=args.seed)
     report = evaluate_bundle(args.bundle, config)
-    print_metrics(f'{args.bundle} on {args.backend}, command {tuple(args.command)}',
+    print_metrics(f'{args.bundle} on {args.backend}, command {tuple(args.velocity_command)}',
                   report['metrics'])
     if args.report:
         CONSOLE.print(f'report: {write_report(report, args.report)}')

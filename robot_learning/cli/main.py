@@ -37,7 +37,8 @@ def _add_evaluate(subparsers) -> None:
     parser.add_argument('--backend', default='mujoco', help='mujoco or pybullet')
     parser.add_argument('--num-envs', type=int, default=16)
     parser.add_argument('--episode-length', type=float, default=20.0, help='seconds')
-    parser.add_argument('--command', type=float, nargs=3, default=(0.5, 0.0, 0.0),
+    parser.add_argument('--command', dest='velocity_command', type=float, nargs=3,
+                        default=(0.5, 0.0, 0.0),
                         metavar=('VX', 'VY', 'YAW_RATE'), help='velocity command')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--report', default=None, help='JSON report path')

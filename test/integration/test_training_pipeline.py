@@ -117,3 +117,9 @@ def test_mistyped_training_key_fails_with_the_valid_keys(capsys):
     assert main(['train', 'task.num_env=4']) == 2
     error = capsys.readouterr().err
     assert 'task.num_env' in error and 'num_envs' in error
+
+
+def test_evaluate_of_a_missing_bundle_names_the_command_and_the_file(capsys, tmp_path):
+    assert main(['evaluate', str(tmp_path / 'nothing'), '--command', '0.3', '0', '0']) == 2
+    error = capsys.readouterr().err
+    assert error.startswith('robot-learning evaluate: error') and 'contract.yaml' in error
