@@ -23,7 +23,13 @@ class PolicyRuntime:
         onnx_path = self.bundle / ONNX_FILE
         if not onnx_path.is_file():
             raise FileNotFoundError(f'policy bundle {self.bundle} has no {ONNX_FILE}')
-        self.session = onnxruntime.InferenceSession(str(onnx_path),
+        options = onnxruntime.SessionOptions()
+        # A small MLP runs fastest on the calling thread; onnxruntime's default worker pool
+        # spin-waits after each run and steals the CPU the control loop needs.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+        self.session = onnxruntime.InferenceSession(str(onnx_path), options,
                                                     providers=['CPUExecutionProvider'])
         (graph_input,) = self.session.get_inputs()
         self.input_name = graph_input.name

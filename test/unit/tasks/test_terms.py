@@ -113,3 +113,16 @@ def test_action_term_and_command_sampling():
     assert 0.2 < standing < 0.35
     planar = np.linalg.norm(commands[:, :2], axis=1)
     assert np.all((planar == 0.0) | (planar >= config.small_command_threshold))
+
+
+def test_rotations_match_numpy_cross_on_random_quaternions():
+    rng = np.random.default_rng(3)
+    quat = rng.normal(size=(50, 4))
+    quat /= np.linalg.norm(quat, axis=1, keepdims=True)
+    vector = rng.normal(size=(50, 3))
+    w, xyz = quat[:, 0:1], quat[:, 1:4]
+    t = 2.0 * np.cross(xyz, vector)
+    np.testing.assert_allclose(quat_rotate(quat, vector), vector + w * t + np.cross(xyz, t),
+                               atol=1e-12)
+    np.testing.assert_allclose(quat_rotate_inverse(quat, quat_rotate(quat, vector)), vector,
+                               atol=1e-12)
