@@ -51,10 +51,15 @@ class SimToSimConfig:
     startup_timeout: float = 60.0
     """Wall-clock seconds to wait for the policy node to reach 'running'."""
     policy_parameters: dict = dataclasses.field(
-        default_factory=lambda: {'watchdog_periods': 15.0})
-    """Extra policy-node parameters. The watchdog is 0.3 s here instead of the robot default
-    0.1 s: the simulated robot shares two CPU cores with the policy node, the recorder and the
-    operator, and a scheduling stall of the simulator is not a robot fault."""
+        default_factory=lambda: {'watchdog_periods': 15.0, 'mode': 'lockstep'})
+    """Extra policy-node parameters.
+
+    ``mode: lockstep``: the bridge publishes states on its real-time clock and the node answers
+    each one at once (about 1 ms), so every command acts on the newest state. A node on its own
+    50 Hz timer is not phase-locked to the bridge and sometimes acts on a state one period old,
+    a latency the shipped policy was not trained with. The watchdog is 0.3 s instead of the
+    robot default 0.1 s: the simulated robot shares two CPU cores with the policy node, the
+    recorder and the operator, and a scheduling stall of the simulator is not a robot fault."""
 
 
 def ros_environment(domain_id: int) -> dict[str, str]:
