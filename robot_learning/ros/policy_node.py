@@ -333,23 +333,21 @@ class PolicyNode(LifecycleNode):
         self._names_checked = True
         position, velocity, _ = conversions.joint_arrays(message, self.joint_names)
         self._joint_pos, self._joint_vel = position, velocity
-        self._received['joint_states'] = received
-        self._stamps['joint_states'] = conversions.time_seconds(message.header.stamp)
-        if self.mode == 'lockstep':
-            self._pending_lockstep = True
-            self._try_lockstep()
+        self._pending_lockstep = self.mode == 'lockstep'
+        self._input_arrived('joint_states', message, received)
 
     def _on_imu(self, message: Imu) -> None:
         self._imu_quat, self._imu_gyro = conversions.imu_arrays(message)
-        self._received['imu'] = time.perf_counter()
-        self._stamps['imu'] = conversions.time_seconds(message.header.stamp)
-        if self.mode == 'lockstep':
-            self._try_lockstep()
+        self._input_arrived('imu', message, time.perf_counter())
 
     def _on_odom(self, message: Odometry) -> None:
         self._odom_vel = conversions.odometry_world_velocity(message)
-        self._received['odom'] = time.perf_counter()
-        self._stamps['odom'] = conversions.time_seconds(message.header.stamp)
+        self._input_arrived('odom', message, time.perf_counter())
+
+    def _input_arrived(self, name: str, message, received: float) -> None:
+        """Record a state input's arrival and stamp; in lock-step, run the cycle when complete."""
+        self._received[name] = received
+        self._stamps[name] = conversions.time_seconds(message.header.stamp)
         if self.mode == 'lockstep':
             self._try_lockstep()
 
