@@ -26,11 +26,16 @@ def training_progress(total: int):
     task = progress.add_task('', total=total)
 
     def update(iteration: int, total_iterations: int, metrics: dict) -> None:
-        error = metrics['speed_error']
+        error, success = metrics['speed_error'], metrics['success_rate']
         description = (
             f"reward {metrics['reward']:.2f} | ep len {metrics['episode_length']:.0f} | "
             f"speed err {'-' if math.isnan(error) else f'{error:.3f}'} m/s | "
+            f"success {'-' if math.isnan(success) else f'{success:.2f}'} | "
             f"{metrics['steps_per_s']:.0f} steps/s")
+        randomization = metrics.get('randomization')
+        if randomization:
+            description += (f" | DR {randomization['method']} H {randomization['entropy']:.2f} "
+                            f"({randomization['status']})")
         progress.update(task, completed=iteration + 1, total=total_iterations,
                         description=description)
         if not CONSOLE.is_terminal and iteration % 10 == 0:
@@ -88,6 +93,8 @@ def parse_assignments(items: list[str]) -> dict[str, float]:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """``robot-learning evaluate``."""
+    if args.target or args.heatmap or args.reality or args.training_runs:
+        return run_transfer_evaluation(args)
     from robot_learning.policies.evaluation import (evaluate_bundle, EvaluationConfig,
                                                     write_report)
     config = EvaluationConfig(
@@ -99,6 +106,43 @@ def run_evaluate(args: argparse.Namespace) -> int:
                   report['metrics'])
     if args.report:
         CONSOLE.print(f'report: {write_report(report, args.report)}')
+    return 0
+
+
+def run_transfer_evaluation(args: argparse.Namespace) -> int:
+    """``robot-learning evaluate --target ...``: success over dynamics, heatmap, realities."""
+    import pathlib
+
+    from robot_learning.config import ConfigError
+    from robot_learning.domain_randomization.plots import plot_heatmap, plot_training
+    from robot_learning.domain_randomization.schedule import read_history
+    from robot_learning.domain_randomization.transfer import evaluate_transfer, TransferConfig
+    from robot_learning.policies.evaluation import write_report
+    from robot_learning.rl.train_config import TrainConfig
+    if not args.target:
+        raise ConfigError('--heatmap, --reality and --training-runs need --target TRAIN_YAML '
+                          '(the training config that defines the target box and success)')
+    if not args.output:
+        raise ConfigError('a transfer evaluation needs --output DIR for its report and plots')
+    train_config = load_config(TrainConfig, args.target)
+    box = train_config.randomization.box()
+    config = TransferConfig(episodes=args.episodes, heatmap=tuple(args.heatmap),
+                            heatmap_cells=args.cells, heatmap_episodes=args.cell_episodes,
+                            realities=tuple(args.reality),
+                            reality_episodes=args.reality_episodes, seed=args.seed)
+    output = pathlib.Path(args.output)
+    report = evaluate_transfer(args.bundle, train_config.task, box, config)
+    report['plots'] = {}
+    if 'heatmap' in report:
+        report['plots']['heatmap'] = str(plot_heatmap(report['heatmap'],
+                                                      output / 'heatmap.png',
+                                                      f'{args.bundle}: success'))
+    if args.training_runs:
+        histories = {pathlib.Path(run).name: read_history(run) for run in args.training_runs}
+        report['plots']['training'] = str(plot_training(histories, output / 'training.png'))
+        report['training'] = {name: rows[-1] for name, rows in histories.items() if rows}
+    print_metrics(f'{args.bundle}: transfer over dynamics', report['metrics'])
+    CONSOLE.print(f"report: {write_report(report, output / 'report.json')}")
     return 0
 
 

@@ -45,6 +45,26 @@ def _add_evaluate(subparsers) -> None:
     parser.add_argument('--set', dest='dynamics', nargs='*', default=[],
                         metavar='PARAM=VALUE',
                         help='dynamics parameters, e.g. ground_friction=0.6')
+    transfer = parser.add_argument_group(
+        'transfer over dynamics (domain randomization)',
+        'With --target, episodes draw commands and resets as in training and count successes '
+        "with the task's criterion; the report and plots go to --output.")
+    transfer.add_argument('--target', default=None, metavar='TRAIN_YAML',
+                          help='training config whose randomization.parameters is the target '
+                               'box and whose task defines commands and success')
+    transfer.add_argument('--episodes', type=int, default=256,
+                          help='episodes on the uniform target box (global success rate)')
+    transfer.add_argument('--heatmap', nargs=2, default=(), metavar=('PARAM_X', 'PARAM_Y'),
+                          help='sweep two parameters of the box (others nominal)')
+    transfer.add_argument('--cells', type=int, default=8, help='heatmap cells per axis')
+    transfer.add_argument('--cell-episodes', type=int, default=4, help='episodes per cell')
+    transfer.add_argument('--reality', nargs='*', default=[], metavar='NAME',
+                          help='reality configs to evaluate on (config/reality/)')
+    transfer.add_argument('--reality-episodes', type=int, default=32)
+    transfer.add_argument('--training-runs', nargs='*', default=[], metavar='RUN_DIR',
+                          help='runs whose randomization history (entropy, success) to plot')
+    transfer.add_argument('--output', default=None,
+                          help='folder for report.json and the plots (transfer evaluation)')
     parser.set_defaults(handler='robot_learning.cli.commands:run_evaluate')
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import pathlib
 import re
@@ -52,9 +53,11 @@ class TrainingRunner(OnPolicyRunner):
     """
 
     def __init__(self, env, train_cfg: dict, log_dir: str | None, device: str = 'cpu',
-                 progress=None, verbose: bool = False) -> None:
+                 progress=None, verbose: bool = False, randomization=None) -> None:
         with contextlib.redirect_stdout(io.StringIO()):
             super().__init__(env, train_cfg, log_dir, device)
+        self.randomization = randomization
+        """A ``RandomizationSchedule`` stepped after every iteration, saved in checkpoints."""
         self._progress = progress
         self._verbose = verbose
         self._logger_log = self.logger.log
@@ -65,14 +68,35 @@ class TrainingRunner(OnPolicyRunner):
         saved = self.alg.save()
         saved['iter'] = self.current_learning_iteration
         saved['infos'] = infos
+        if self.randomization is not None:
+            saved['randomization'] = self.randomization.state_dict()
         atomic_torch_save(saved, path)
 
+    def load(self, path: str, *args, **kwargs):
+        """Load a checkpoint, including the randomization state when the run has one."""
+        result = super().load(path, *args, **kwargs)
+        if self.randomization is not None:
+            state = torch.load(path, weights_only=False).get('randomization')
+            if state is None:
+                raise ValueError(f'{path} holds no randomization state; resume it without a '
+                                 'randomization method')
+            self.randomization.load_state_dict(state)
+        return result
+
     def _log(self, **kwargs) -> None:
+        randomization = (self.randomization.after_iteration(kwargs['it'])
+                         if self.randomization is not None else None)
+        if randomization is not None and self.logger.writer is not None:
+            for key in ('entropy', 'success_rate', 'episodes'):
+                value = randomization[key]
+                if isinstance(value, (int, float)) and math.isfinite(value):
+                    self.logger.writer.add_scalar(f'Randomization/{key}', value,
+                                                  randomization['iteration'])
         logger = self.logger
         reward = sum(logger.rewbuffer) / len(logger.rewbuffer) if logger.rewbuffer else 0.0
         length = sum(logger.lenbuffer) / len(logger.lenbuffer) if logger.lenbuffer else 0.0
         extras = {}
-        for key in ('/episode/speed_error', '/episode/fall_rate'):
+        for key in ('/episode/speed_error', '/episode/fall_rate', '/episode/success_rate'):
             values = [float(info[key]) for info in logger.ep_extras if key in info]
             if values:
                 extras[key] = sum(values) / len(values)
@@ -87,4 +111,7 @@ class TrainingRunner(OnPolicyRunner):
             self._progress(kwargs['it'], kwargs['total_it'], {
                 'reward': reward, 'episode_length': length, 'steps_per_s': steps,
                 'speed_error': extras.get('/episode/speed_error', float('nan')),
-                'fall_rate': extras.get('/episode/fall_rate', float('nan'))})
+                'fall_rate': extras.get('/episode/fall_rate', float('nan')),
+                'success_rate': extras.get('/episode/success_rate', float('nan')),
+                'randomization': (self.randomization.last_row
+                                  if self.randomization is not None else None)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from robot_learning.domain_randomization.config import RandomizationConfig
 from robot_learning.tasks.velocity_tracking import VelocityTaskConfig
 
 
@@ -46,6 +47,8 @@ class TrainConfig:
     """Everything ``robot-learning train`` needs."""
 
     task: VelocityTaskConfig = VelocityTaskConfig()
+    randomization: RandomizationConfig = RandomizationConfig()
+    """Domain randomization of the task's dynamics: method, target box, update schedule."""
     ppo: PpoConfig = PpoConfig()
     network: NetworkConfig = NetworkConfig()
     max_iterations: int = 1500

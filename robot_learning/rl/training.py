@@ -13,6 +13,8 @@ import torch
 import yaml
 
 from robot_learning.config import to_dict
+from robot_learning.domain_randomization.registry import make_randomizer
+from robot_learning.domain_randomization.schedule import RandomizationSchedule
 from robot_learning.provenance import write_training_provenance
 from robot_learning.rl.runner import latest_checkpoint, TrainingRunner
 from robot_learning.rl.train_config import runner_config, TrainConfig
@@ -34,9 +36,15 @@ def seed_everything(seed: int) -> None:
 def make_runner(config: TrainConfig, log_dir: str | None, progress: Callable | None = None,
                 verbose: bool = False) -> TrainingRunner:
     """Build environment, VecEnv adapter and runner for ``config``."""
-    env = VelocityTrackingEnv(config.task)
+    randomizer = make_randomizer(config.randomization)
+    env = VelocityTrackingEnv(config.task, randomizer=randomizer)
+    schedule = None
+    if randomizer is not None:
+        schedule = RandomizationSchedule(
+            randomizer, config.randomization.update_every_steps,
+            config.ppo.num_steps_per_env * env.num_envs, log_dir)
     return TrainingRunner(RslVecEnv(env), runner_config(config), log_dir, 'cpu',
-                          progress=progress, verbose=verbose)
+                          progress=progress, verbose=verbose, randomization=schedule)
 
 
 def write_run_config(config: TrainConfig, run_dir: pathlib.Path) -> None:

@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from robot_learning.domain_randomization.randomizer import Randomizer
+from robot_learning.config import ConfigError
 from robot_learning.robots.registry import load_robot
 from robot_learning.robots.spec import RobotSpec
 from robot_learning.sim.base import SimBackend, SimConfig, SimState
@@ -26,6 +28,7 @@ from robot_learning.tasks.commands import sample_velocity_commands, VelocityComm
 from robot_learning.tasks.observations import (compute_observation, ObservationInputs,
                                                ObservationTerm)
 from robot_learning.tasks.rotations import quat_rotate_inverse, yaw_quat
+from robot_learning.tasks.success import velocity_tracking_success
 
 DEFAULT_OBSERVATIONS = (
     ObservationTerm('base_lin_vel', (2.0,), 0.1),
@@ -97,17 +100,25 @@ class VelocityTaskConfig:
     reset_base_velocity: float = 0.5
     """Reset base linear/angular velocity ~ U(-v, v) per axis [m/s, rad/s]."""
     dynamics: dict = dataclasses.field(default_factory=dict)
-    """Fixed dynamics parameter values for every environment (name -> value)."""
-    randomize: dict = dataclasses.field(default_factory=dict)
-    """Uniform per-reset randomization: dynamics parameter name -> [low, high]."""
+    """Fixed dynamics parameter values for every environment (name -> value); randomized
+    parameters come from the run's ``randomization`` block instead."""
+    success_speed_error: float = 0.25
+    """An episode succeeds when it does not fall and its mean speed error stays below this
+    [m/s] (``tasks.success.velocity_tracking_success``)."""
     seed: int = 0
 
 
 class VelocityTrackingEnv:
-    """Batched numpy environment: ``step(actions)`` -> observations, rewards, dones, info."""
+    """Batched numpy environment: ``step(actions)`` -> observations, rewards, dones, info.
 
-    def __init__(self, config: VelocityTaskConfig, backend: SimBackend | None = None) -> None:
+    With a ``randomizer``, every reset draws the environment's dynamics from it and every
+    finished episode is reported back to it with its success.
+    """
+
+    def __init__(self, config: VelocityTaskConfig, backend: SimBackend | None = None,
+                 randomizer: Randomizer | None = None) -> None:
         self.config = config
+        self.randomizer = randomizer
         self.robot: RobotSpec = load_robot(config.robot)
         if not self.robot.floating_base:
             raise ValueError(f"velocity tracking needs a legged robot; '{self.robot.name}' "
@@ -120,8 +131,11 @@ class VelocityTrackingEnv:
         self.max_episode_length = math.ceil(config.episode_length_s / self.dt)
         self.rng = np.random.default_rng(config.seed)
         check_values(config.dynamics, 'task.dynamics')
-        check_values({name: np.asarray(bounds, dtype=float)
-                      for name, bounds in config.randomize.items()}, 'task.randomize')
+        if randomizer is not None:
+            fixed = sorted(set(config.dynamics) & set(randomizer.names))
+            if fixed:
+                raise ConfigError(f'task.dynamics fixes {", ".join(fixed)}, which the '
+                                  'randomization also samples; keep each parameter in one place')
         if config.dynamics:
             self.backend.set_dynamics(np.arange(self.num_envs), config.dynamics)
 
@@ -135,6 +149,9 @@ class VelocityTrackingEnv:
         num_envs, num_joints = self.num_envs, self.num_actions
         num_contacts = len(robot.contact_bodies)
         self.episode_length = np.zeros(num_envs, dtype=np.int64)
+        """(N,) steps counted toward the time-out (rsl-rl may randomize it at the start)."""
+        self.episode_steps = np.zeros(num_envs, dtype=np.int64)
+        """(N,) steps actually taken since the environment's last reset."""
         self.commands = np.zeros((num_envs, 3))
         self.command_time = np.zeros(num_envs)
         self.actions = np.zeros((num_envs, num_joints))
@@ -144,6 +161,10 @@ class VelocityTrackingEnv:
         self.last_contact = np.zeros((num_envs, num_contacts), dtype=bool)
         self.episode_sums = {name: np.zeros(num_envs) for name in self.reward_names}
         self.episode_speed_error = np.zeros(num_envs)
+        num_randomized = len(randomizer.names) if randomizer is not None else 0
+        self.sampled_dynamics = np.zeros((num_envs, num_randomized))
+        """(N, D) dynamics the randomizer drew for each environment's current episode."""
+        self.sample_tags = np.zeros(num_envs, dtype=np.int64)
         self.nonfinite_resets = 0
         self._reset_envs(np.arange(num_envs))
         self.state = self.backend.get_state()
@@ -159,7 +180,9 @@ class VelocityTrackingEnv:
             rewards: (N,) summed weighted terms times dt.
             terminated: (N,) bool, failure (fall, tilt, non-finite state).
             truncated: (N,) bool, time-out.
-            info: {'log': {'/reward/<term>': ..., '/episode/...': ...}} filled when envs reset.
+            info: {'log': {'/reward/<term>': ..., '/episode/...': ...}} filled when envs reset;
+                'episodes': the finished episodes, {'env_ids', 'success', 'speed_error',
+                'fell', 'complete'}, arrays of shape (done,).
         """
         config = self.config
         actions = np.clip(np.asarray(actions, dtype=float), -config.clip_actions,
@@ -170,6 +193,7 @@ class VelocityTrackingEnv:
         self.backend.step(targets)
         state = self.backend.get_state()
         self.episode_length += 1
+        self.episode_steps += 1
 
         nonfinite = ~state.is_finite()
         if nonfinite.any():
@@ -192,7 +216,9 @@ class VelocityTrackingEnv:
 
         self._update_commands()
         done = np.flatnonzero(terminated | truncated)
-        info = {'log': self._episode_log(done, nonfinite.sum(), terminated)}
+        episodes = self._finish_episodes(done, terminated)
+        info = {'log': self._episode_log(done, nonfinite.sum(), terminated, episodes),
+                'episodes': episodes}
         if done.size:
             self._reset_envs(done)
             state = self.backend.get_state()
@@ -276,26 +302,47 @@ class VelocityTrackingEnv:
             self.commands[env_ids] = sample_velocity_commands(
                 self.config.commands, env_ids.size, self.rng)
 
-    def _episode_log(self, done: np.ndarray, nonfinite: int,
-                     terminated: np.ndarray) -> dict[str, float]:
+    def _finish_episodes(self, done: np.ndarray, terminated: np.ndarray) -> dict:
+        """Summarise the episodes of ``done`` and report the complete ones to the randomizer.
+
+        An episode is complete when its time-out counter was not moved (rsl-rl starts training
+        with random episode lengths, so the first episodes time out early and prove nothing).
+        """
+        steps = self.episode_steps[done]
+        speed_error = self.episode_speed_error[done] / np.maximum(steps, 1)
+        fell = terminated[done]
+        success = velocity_tracking_success(speed_error, fell, self.config.success_speed_error)
+        complete = steps == self.episode_length[done]
+        if self.randomizer is not None and np.any(complete):
+            self.randomizer.record(self.sampled_dynamics[done[complete]], success[complete],
+                                   self.sample_tags[done[complete]])
+        return {'env_ids': done, 'success': success, 'speed_error': speed_error, 'fell': fell,
+                'complete': complete}
+
+    def _episode_log(self, done: np.ndarray, nonfinite: int, terminated: np.ndarray,
+                     episodes: dict) -> dict[str, float]:
         log = {'/sim/nonfinite_resets': float(nonfinite)}
         if done.size == 0:
             return log
-        lengths = np.maximum(self.episode_length[done], 1)
         for name in self.reward_names:
             log[f'/reward/{name}'] = float(np.mean(self.episode_sums[name][done])
                                            / self.config.episode_length_s)
-        log['/episode/speed_error'] = float(np.mean(self.episode_speed_error[done] / lengths))
-        log['/episode/fall_rate'] = float(np.mean(terminated[done]))
+        log['/episode/speed_error'] = float(np.mean(episodes['speed_error']))
+        log['/episode/fall_rate'] = float(np.mean(episodes['fell']))
+        complete = episodes['complete']
+        if np.any(complete):
+            log['/episode/success_rate'] = float(np.mean(episodes['success'][complete]))
         return log
 
     def _reset_envs(self, env_ids: np.ndarray) -> None:
         config, robot = self.config, self.robot
         count = env_ids.size
-        if config.randomize:
-            values = {name: self.rng.uniform(low, high, count)
-                      for name, (low, high) in config.randomize.items()}
-            self.backend.set_dynamics(env_ids, values)
+        if self.randomizer is not None:
+            values, tags = self.randomizer.sample(count, self.rng)
+            self.sampled_dynamics[env_ids] = values
+            self.sample_tags[env_ids] = tags
+            if values.shape[1]:
+                self.backend.set_dynamics(env_ids, self.randomizer.box.as_dict(values))
         state = self.backend.default_state(count)
         state.base_quat = yaw_quat(self.rng.uniform(-np.pi, np.pi, count))
         low, high = config.reset_joint_pos_scale
@@ -306,6 +353,7 @@ class VelocityTrackingEnv:
         state.base_ang_vel = self.rng.uniform(-v, v, (count, 3))
         self.backend.reset(env_ids, state)
         self.episode_length[env_ids] = 0
+        self.episode_steps[env_ids] = 0
         self.actions[env_ids] = 0.0
         self.last_actions[env_ids] = 0.0
         self.last_joint_vel[env_ids] = 0.0
