@@ -57,7 +57,7 @@ def kl_grad_second(a1: np.ndarray, b1: np.ndarray, a2: np.ndarray,
 
 
 def log_density(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """ln p(x | a, b) for unit-cube points x (broadcast against a, b)."""
+    """Log density ln p(x | a, b) of unit-cube points x (broadcast against a, b)."""
     x = np.clip(np.asarray(x, dtype=np.float64), UNIT_EPS, 1 - UNIT_EPS)
     return (a - 1) * np.log(x) + (b - 1) * np.log1p(-x) - special.betaln(a, b)
 

@@ -97,8 +97,8 @@ class UniformBox:
     high: np.ndarray
 
     def __post_init__(self) -> None:
-        low, high = np.asarray(self.low, dtype=np.float64), np.asarray(self.high,
-                                                                          dtype=np.float64)
+        low = np.asarray(self.low, dtype=np.float64)
+        high = np.asarray(self.high, dtype=np.float64)
         if np.any(low > high) or np.any(low < self.box.low - 1e-12) or np.any(
                 high > self.box.high + 1e-12):
             raise ConfigError(f'uniform bounds low={low}, high={high} must satisfy '

@@ -141,9 +141,9 @@ class DoraemonRandomization(Randomizer):
         config = self.config
         alpha, epsilon = config.success_rate, config.kl_bound
         if success.size == 0:
-            LOG.log(logging.WARNING if self.warmed_up else logging.DEBUG,'DORAEMON: no episode finished since the last update; the distribution '
-                        'is unchanged (raise randomization.update_every_steps or shorten '
-                        'episodes)')
+            LOG.log(logging.WARNING if self.warmed_up else logging.DEBUG,
+                    'DORAEMON: no episode finished since the last update; the distribution is '
+                    'unchanged (raise randomization.update_every_steps or shorten episodes)')
             return 'no_episodes'
         rate = float(success.mean())
         if not self.warmed_up:
@@ -154,7 +154,7 @@ class DoraemonRandomization(Randomizer):
                         'DORAEMON warm-up: in-distribution success %.3f < alpha %.2f after %d '
                         'updates; the distribution stays at its start until success reaches '
                         'alpha%s', rate, alpha, waiting,
-                        ' (if it never does, check the task\'s success threshold or lower '
+                        " (if it never does, check the task's success threshold or lower "
                         'randomization.doraemon.success_rate)' if loud else '')
                 return 'warmup'
             self.warmed_up = True

@@ -61,10 +61,19 @@ class RandomizationSchedule:
                 'randomizer': self.randomizer.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore ``state_dict``."""
+        """Restore ``state_dict``; history lines written after that state are dropped.
+
+        (A run killed after its last checkpoint repeats those steps when resumed.)
+        """
         self.env_steps = int(state['env_steps'])
         self.steps_since_update = int(state['steps_since_update'])
         self.randomizer.load_state_dict(state['randomizer'])
+        if self.history_path is not None and self.history_path.is_file():
+            kept = [row for row in read_history(self.history_path.parent)
+                    if row['env_steps'] <= self.env_steps]
+            tmp = self.history_path.with_name(f'.{HISTORY_FILE}.tmp')
+            tmp.write_text(''.join(json.dumps(row) + '\n' for row in kept), encoding='utf-8')
+            tmp.replace(self.history_path)
 
 
 def _finite(value):

@@ -26,7 +26,6 @@ from robot_learning.domain_randomization.box import ParameterBox
 from robot_learning.domain_randomization.distributions import UniformBox
 from robot_learning.domain_randomization.randomizer import FixedValues
 from robot_learning.policies.runtime import PolicyRuntime
-from robot_learning.sim.base import SimConfig
 from robot_learning.sim.reality import load_reality
 from robot_learning.tasks.velocity_tracking import VelocityTaskConfig, VelocityTrackingEnv
 
@@ -68,11 +67,11 @@ def evaluation_task(runtime: PolicyRuntime, task: VelocityTaskConfig, num_envs: 
         raise ConfigError(f"the bundle drives '{contract.robot}', the task's robot is "
                           f"'{task.robot}'")
     decimation = int(round(contract.control_dt / contract.sim_dt))
-    values = dict(num_envs=num_envs, observations=contract.observations, noise_level=0.0,
-                  clip_observations=contract.clip_observations,
-                  clip_actions=contract.clip_actions, dynamics={}, seed=seed,
-                  sim=dataclasses.replace(task.sim, sim_dt=contract.sim_dt,
-                                          decimation=decimation, seed=seed))
+    values = {'num_envs': num_envs, 'observations': contract.observations,
+              'noise_level': 0.0, 'clip_observations': contract.clip_observations,
+              'clip_actions': contract.clip_actions, 'dynamics': {}, 'seed': seed,
+              'sim': dataclasses.replace(task.sim, sim_dt=contract.sim_dt,
+                                         decimation=decimation, seed=seed)}
     values.update(changes)
     return dataclasses.replace(task, **values)
 

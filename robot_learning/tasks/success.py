@@ -12,6 +12,5 @@ import numpy as np
 
 def velocity_tracking_success(mean_speed_error: np.ndarray, fell: np.ndarray,
                               max_speed_error: float) -> np.ndarray:
-    """(N,) bool: the episode did not fall and its mean |v_xy - cmd_xy| [m/s] stayed below
-    ``max_speed_error`` [m/s]."""
+    """Return (N,) bool: no fall and a mean |v_xy - cmd_xy| [m/s] below ``max_speed_error``."""
     return ~np.asarray(fell, dtype=bool) & (np.asarray(mean_speed_error) < max_speed_error)

@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from robot_learning.domain_randomization.randomizer import Randomizer
 from robot_learning.config import ConfigError
+from robot_learning.domain_randomization.randomizer import Randomizer
 from robot_learning.robots.registry import load_robot
 from robot_learning.robots.spec import RobotSpec
 from robot_learning.sim.base import SimBackend, SimConfig, SimState
