@@ -105,19 +105,24 @@ class SearchData:
 
 
 def yaw_of(orientations: np.ndarray) -> np.ndarray:
-    """Return the yaw (rotation about z) of quaternions (N, 4) (w, x, y, z) [rad]."""
+    """Return the yaw of downward-tool quaternions (N, 4) (w, x, y, z) [rad].
+
+    The inverse of :func:`yaw_quaternions`: R = R_z(yaw) R_y(pi) maps the tool x axis to
+    -(cos yaw, sin yaw, 0).
+    """
     w, x, y, z = np.moveaxis(np.asarray(orientations, dtype=float), -1, 0)
-    return np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+    return np.arctan2(-2.0 * (x * y + w * z), -(1.0 - 2.0 * (y * y + z * z)))
 
 
 def yaw_quaternions(yaw: np.ndarray) -> np.ndarray:
-    """Return quaternions (N, 4) (w, x, y, z) of a downward tool rotated by yaw (N,) [rad].
+    """Return quaternions (N, 4) (w, x, y, z) of a downward tool turned by yaw (N,) [rad].
 
-    A tool pointing down is the rotation by pi about x; the yaw turns it about the world z.
+    A tool pointing down is the rotation by pi about y (the arms' home orientation); the yaw
+    turns it about the world z: q = q_z(yaw) q_y(pi) = (0, -sin(yaw/2), cos(yaw/2), 0).
     """
     half = 0.5 * np.asarray(yaw, dtype=float)
-    return np.stack([np.zeros_like(half), np.cos(half), np.sin(half), np.zeros_like(half)],
-                    axis=-1)
+    zero = np.zeros_like(half)
+    return np.stack([zero, -np.sin(half), np.cos(half), zero], axis=-1)
 
 
 def search_data(demonstrations: list[Demonstration], hole: HolePose, dim: int = 2,
