@@ -148,7 +148,7 @@ def fit_gaussian_mixture(data: np.ndarray, *, max_components: int = 5,
             f'{count} samples cannot fit a {dim}-D mixture; need at least '
             f'{MIN_SAMPLES_PER_DIMENSION * dim}')
     spread = data.std(axis=0)
-    flat = np.flatnonzero(spread <= 10.0 * np.sqrt(regularization))
+    flat = np.flatnonzero(spread <= 1e-9)
     if flat.size:
         raise DistributionFitError(
             f'the data do not vary in coordinate(s) {flat.tolist()} (std '

@@ -17,9 +17,11 @@ Variants:
 
 A trial (``run_trial``) starts with the peg tip ``start_height`` above the nominal hole and
 tracks a search plan with the Cartesian impedance controller at the physics rate; the target
-is the plan's (x, y(, yaw)) on the surface plus the force model's superposed force. Success:
-the tip sinks ``success_depth`` below the surface (only possible inside the hole) before the
-time budget ends.
+is the plan's (x, y(, yaw)) on the surface plus the force model's superposed force. When the
+tip drops ``detect_depth`` below the surface (the peg is on the chamfer) the plan pauses and
+the x-y spring lets go until the peg is in or has slipped out. Success: the tip sinks
+``success_depth`` below the surface (only possible inside the hole) before the time budget
+ends.
 """
 
 from __future__ import annotations
@@ -78,6 +80,10 @@ class PegInHoleConfig:
     """Peg tip above the surface at the start of a trial [m]."""
     success_depth: float = 0.008
     """Insertion depth that counts as success [m]."""
+    detect_depth: float = 0.0005
+    """Tip drop below the surface that pauses the search: the plan stops and the x-y spring
+    lets go (target = the tip), so the chamfer can centre the peg while the force model keeps
+    pressing [m]."""
     contact_timeconst: float = 0.005
     """MuJoCo solref time constant of the plate contacts [s]."""
 
@@ -271,7 +277,7 @@ class PegInHoleSim:
         reference = np.stack([np.interp(times, grid, plan.positions[:, i])
                               for i in range(plan.positions.shape[1])], axis=1)
         velocity = np.gradient(reference, dt, axis=0)
-        forces = (force_model.predict(velocity) if force_model is not None
+        forces = (force_model.predict(velocity[:, :force_model.dim]) if force_model is not None
                   else np.zeros((len(times), 3)))
         yaw = reference[:, 2] if reference.shape[1] > 2 else np.zeros(len(times))
         quats = yaw_quaternions(yaw)
@@ -282,15 +288,27 @@ class PegInHoleSim:
             twists[:, 5] = velocity[:, 2]
         wrenches = np.zeros((len(times), 6))
         wrenches[:, :3] = forces
-        site_z = self.data.site_xpos[self.site]
+        tip = self.data.site_xpos[self.site]
         surface = self.hole_position[2]
+        still = np.zeros(6)
+        pressing = np.zeros(6)
+        pressing[:3] = forces[0] if force_model is None else force_model.predict(
+            np.zeros(force_model.dim))
         path = []
         depth = 0.0
+        index = 0  # plan clock on the physics grid: it stops while the peg drops in
         for step in range(steps + 1):
-            depth = max(depth, surface - site_z[2])
+            drop = surface - tip[2]
+            depth = max(depth, drop)
             if step % record_every == 0:
                 path.append(self.tip.copy())
             if depth >= config.success_depth:
                 return TrialResult(True, step * dt, depth, np.asarray(path))
-            self.step(targets[step], quats[step], twists[step], wrenches[step])
+            if drop > config.detect_depth:
+                target = targets[index].copy()
+                target[:2] = tip[:2]
+                self.step(target, quats[index], still, pressing)
+            else:
+                self.step(targets[index], quats[index], twists[index], wrenches[index])
+                index = min(index + 1, steps)
         return TrialResult(False, plan.duration, depth, np.asarray(path))
