@@ -50,6 +50,7 @@ def test_training_updates_the_distribution_and_resume_restores_it(tmp_path, meth
     # step counter continues from the checkpoint.
     assert [row['iteration'] for row in resumed] == [0, 1, 2, 2, 3]
     assert [row['env_steps'] for row in resumed] == [128, 256, 384, 512, 640]
+    assert main(['export', str(run_dir), '--output', str(tmp_path / 'bundle')]) == 0
     if method == 'doraemon':
         # Success = no fall within 0.4 s: alpha = 0.01 is reached at once, and every update
         # with episodes is an entropy step.
