@@ -217,7 +217,7 @@ class VelocityTrackingEnv:
         self._update_commands()
         done = np.flatnonzero(terminated | truncated)
         episodes = self._finish_episodes(done, terminated)
-        info = {'log': self._episode_log(done, nonfinite.sum(), terminated, episodes),
+        info = {'log': self._episode_log(done, nonfinite.sum(), episodes),
                 'episodes': episodes}
         if done.size:
             self._reset_envs(done)
@@ -319,7 +319,7 @@ class VelocityTrackingEnv:
         return {'env_ids': done, 'success': success, 'speed_error': speed_error, 'fell': fell,
                 'complete': complete}
 
-    def _episode_log(self, done: np.ndarray, nonfinite: int, terminated: np.ndarray,
+    def _episode_log(self, done: np.ndarray, nonfinite: int,
                      episodes: dict) -> dict[str, float]:
         log = {'/sim/nonfinite_resets': float(nonfinite)}
         if done.size == 0:
