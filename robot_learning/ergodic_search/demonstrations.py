@@ -19,7 +19,7 @@ Sources:
   with the project: the "human" believes the hole lies where the fixture puts it (the task's
   offset distribution, slightly widened), walks between believed spots at a hand speed with a
   small circular wiggle (the rubbing motion people use to feel a hole), presses down harder
-  when moving faster and pushes along the motion against friction, with force noise, and
+  when moving faster and pushes along the motion through the friction, with force noise, and
   stops once the peg is over the hole (within the capture width).
 """
 
@@ -320,8 +320,13 @@ class SyntheticDemonstratorConfig:
     """Downward force at rest [N]."""
     normal_force_per_speed: float = 150.0
     """Extra downward force per unit speed [N/(m/s)]."""
+    lateral_force: float = 2.5
+    """Force along the motion that pushes through the friction once moving (Coulomb-like,
+    smoothed by tanh(speed / lateral_speed_scale)) [N]."""
+    lateral_speed_scale: float = 0.003
+    """Speed at which the Coulomb-like push reaches 76% of ``lateral_force`` [m/s]."""
     lateral_force_per_speed: float = 60.0
-    """Force along the motion per unit speed (pushing against friction) [N/(m/s)]."""
+    """Further force along the motion per unit speed [N/(m/s)]."""
     force_noise: float = 0.4
     """Standard deviation of the force noise [N]."""
     rate: float = 100.0
@@ -383,7 +388,10 @@ class SyntheticDemonstrator:
         velocity = np.gradient(path, dt, axis=0)
         speed = np.linalg.norm(velocity[:, :2], axis=1)
         forces = np.zeros((len(path), 3))
-        forces[:, :2] = config.lateral_force_per_speed * velocity[:, :2]
+        direction = velocity[:, :2] / np.maximum(speed, 1e-9)[:, None]
+        push = (config.lateral_force * np.tanh(speed / config.lateral_speed_scale)
+                + config.lateral_force_per_speed * speed)
+        forces[:, :2] = push[:, None] * direction
         forces[:, 2] = -(config.normal_force + config.normal_force_per_speed * speed)
         forces += config.force_noise * rng.standard_normal(forces.shape)
         hole = self.hole

@@ -21,11 +21,12 @@ import time
 
 import numpy as np
 
-from robot_learning.ergodic_search.demonstrations import HolePose, SyntheticDemonstrator
+from robot_learning.ergodic_search.demonstrations import (HolePose, search_data,
+                                                          SyntheticDemonstrator)
 from robot_learning.ergodic_search.learning import learn_search_model, SearchModel
 from robot_learning.ergodic_search.offsets import OffsetDistribution, UNCERTAINTY_LEVELS
 from robot_learning.ergodic_search.peg_in_hole import PegInHoleConfig, PegInHoleSim
-from robot_learning.ergodic_search.plan import PLANNERS, PlannerConfig, SearchPlan
+from robot_learning.ergodic_search.plan import PlannerConfig, PLANNERS, SearchPlan
 from robot_learning.ergodic_search.planners import make_plan
 
 LOGGER = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ def evaluate(config: EvaluationConfig, output: str | pathlib.Path | None = None,
             'components': model.distribution.num_components,
             'samples': model.num_samples}, 'methods': {}}
         plans: dict[str, SearchPlan] = {}
+        trial_times: dict[str, np.ndarray] = {}
         for method in config.methods:
             results, plan_seconds, metrics = [], [], []
             for trial, offset in enumerate(hole_offsets):
@@ -116,6 +118,7 @@ def evaluate(config: EvaluationConfig, output: str | pathlib.Path | None = None,
                     metrics.append(float(plan.metric[-1]))
                 results.append(sim.run_trial(plan, offset, model.force_model, record_every=50))
             plans[method] = make_plan(method, model.distribution, config.planner)
+            trial_times[method] = np.array([result.time for result in results if result.success])
             summary = summarize(results, config.planner.duration)
             summary['plan_seconds'] = float(np.mean(plan_seconds))
             summary['final_ergodic_metric'] = float(np.mean(metrics))
@@ -125,9 +128,8 @@ def evaluate(config: EvaluationConfig, output: str | pathlib.Path | None = None,
                         summary['mean_time_budgeted'], time.perf_counter() - begin)
         report['levels'][level] = entry
         if output is not None and plots:
-            from robot_learning.ergodic_search.plots import plot_level
-            plot_level(model, demonstrations, hole_offsets, plans, config,
-                       pathlib.Path(output) / f'{level}')
+            _plot_level(model, demonstrations, hole_offsets, plans, trial_times, config,
+                        pathlib.Path(output), level)
     report['goals'] = goals(report, config)
     report['wall_seconds'] = time.perf_counter() - begin
     if output is not None:
@@ -154,6 +156,21 @@ def goals(report: dict, config: EvaluationConfig) -> dict:
         result['time_ratio_ergodic_to_spiral'] = ratio
         result['time_goal_met'] = ratio <= GOAL_TIME_RATIO
     return result
+
+
+def _plot_level(model: SearchModel, demonstrations: list, hole_offsets: np.ndarray,
+                plans: dict[str, SearchPlan], trial_times: dict[str, np.ndarray],
+                config: EvaluationConfig, folder: pathlib.Path, level: str) -> None:
+    from robot_learning.ergodic_search import plots
+    hole = HolePose(position=np.asarray(config.task.hole_position, dtype=float))
+    positions = search_data(demonstrations, hole, dim=model.distribution.dim).positions
+    plots.plot_distribution(model.distribution, positions, hole_offsets,
+                            folder / f'{level}_distribution.png')
+    plots.plot_trajectories(model.distribution, plans, 10.0, folder / f'{level}_trajectory.png')
+    capture = config.task.clearance + config.task.chamfer
+    plots.plot_coverage(plans, hole_offsets, capture, trial_times,
+                        folder / f'{level}_coverage.png')
+    plots.plot_metric(plans, folder / f'{level}_ergodic_metric.png')
 
 
 def _as_dict(config) -> dict:

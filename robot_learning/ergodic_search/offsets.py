@@ -34,11 +34,11 @@ class OffsetDistribution:
     """Uncertainty level [m]."""
     axis_angle: float = 0.5236
     """Direction of the fixture's stop axis from the x axis [rad] (30°)."""
-    stop_fraction: float = 0.5
+    stop_fraction: float = 1.0
     """Stop offsets as a fraction of ``scale`` [-]."""
-    along_fraction: float = 0.35
+    along_fraction: float = 0.3
     """Standard deviation along the stop axis, as a fraction of ``scale`` [-]."""
-    across_fraction: float = 0.12
+    across_fraction: float = 0.1
     """Standard deviation across the stop axis, as a fraction of ``scale`` [-]."""
     yaw_std: float = 0.0
     """Standard deviation of the yaw offset [rad]; 0 for the 2-D task."""

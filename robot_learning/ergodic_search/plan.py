@@ -35,6 +35,11 @@ class PlannerConfig:
     ``speed``, as the other planners move) [-]."""
     region_sigmas: float = 3.0
     """Search region: every component mean +- this many standard deviations."""
+    region_margin: float = 0.1
+    """Search region grown by this fraction of its x-y edge on every side [-]."""
+    uniform_weight: float = 0.05
+    """Weight of a uniform density over the region mixed into the learned one (ergodic and
+    sampling planners): search time spent on tails the few demonstrations missed [-]."""
     spiral_pitch: float = 0.003
     """Distance between two turns of the spiral [m] (about the capture width of the hole)."""
     sampling_batch: int = 16
@@ -48,6 +53,9 @@ class PlannerConfig:
                      'spiral_pitch', 'sampling_batch'):
             if not getattr(self, name) > 0:
                 raise ValueError(f'PlannerConfig.{name} must be > 0, got {getattr(self, name)}')
+        if not 0.0 <= self.uniform_weight < 1.0 or not self.region_margin >= 0.0:
+            raise ValueError('PlannerConfig.uniform_weight must be in [0, 1) and region_margin '
+                             f'>= 0, got {self.uniform_weight}, {self.region_margin}')
 
     @property
     def num_steps(self) -> int:
@@ -64,7 +72,7 @@ def search_region(distribution: ExplorationDistribution, config: PlannerConfig) 
     lower = np.minimum(region.lower, 0.0)
     upper = np.maximum(region.upper, 0.0)
     centre = 0.5 * (lower[:2] + upper[:2])
-    half = 0.5 * np.max(upper[:2] - lower[:2])
+    half = 0.5 * np.max(upper[:2] - lower[:2]) * (1.0 + 2.0 * config.region_margin)
     lower[:2], upper[:2] = centre - half, centre + half
     return SearchRegion(lower=lower, upper=upper)
 

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The sampling-based search planner: mixture samples visited in nearest-neighbour order.
 
-Batches of ``sampling_batch`` positions are drawn from the exploration distribution; each batch
+Batches of ``sampling_batch`` positions are drawn from the exploration distribution (a fraction
+``uniform_weight`` of them uniformly over the search region instead); each batch
 is visited greedily (nearest unvisited sample next, starting where the path is), and the
 waypoints are joined by straight segments travelled at constant speed. Small batches spread the
 early search over the whole distribution, as a human who tries the likely places first.
@@ -44,6 +45,9 @@ def sampling_plan(distribution: ExplorationDistribution, config: PlannerConfig) 
     length = 0.0
     while length < path_length:
         batch = distribution.sample(config.sampling_batch, rng)
+        uniform = rng.random(len(batch)) < config.uniform_weight
+        batch[uniform] = rng.uniform(region.lower, region.upper, size=(uniform.sum(), len(
+            region.lower)))
         batch = np.clip(batch, region.lower, region.upper)
         ordered = batch[nearest_neighbour_order(batch, waypoints[-1])]
         steps = np.diff(np.vstack([waypoints[-1], ordered])[:, :2], axis=0)

@@ -34,6 +34,10 @@ from robot_learning.ergodic_search.plan import (METRIC_POINTS, PlannerConfig, se
                                                 SearchPlan)
 
 
+START_NUDGE = 1e-3
+"""Offset of the SMC start from the nominal hole, unit-box units (see ``ergodic_plan``)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class SmcConfig:
     """Parameters of the SMC controller (unit-box units)."""
@@ -134,6 +138,9 @@ def smc_trajectory(target: np.ndarray, start: np.ndarray, num_steps: int,
 def ergodic_plan(distribution: ExplorationDistribution, config: PlannerConfig) -> SearchPlan:
     """Plan an SMC search over the exploration distribution, starting at the nominal hole.
 
+    The target is the mixture, mixed with ``config.uniform_weight`` of a uniform density over
+    the search region.
+
     The unit-box speed is ``config.speed`` divided by the x-y edge of the search region, so the
     x-y speed is about ``config.speed`` [m/s].
 
@@ -146,9 +153,16 @@ def ergodic_plan(distribution: ExplorationDistribution, config: PlannerConfig) -
     region = search_region(distribution, config)
     means, covariances = distribution.in_unit_box(region)
     target = gaussian_mixture_coefficients(distribution.weights, means, covariances, indices)
+    # A uniform density over the unit box has w_hat = 1 / L^d for k = 0 and 0 otherwise.
+    target *= 1.0 - config.uniform_weight
+    target[0] += config.uniform_weight / PERIOD ** dim
     smc = SmcConfig(num_fct=config.num_fct, dt=config.dt,
                     u_max=config.speed / float(region.size[0]), u_reg=config.u_reg)
-    result = smc_trajectory(target, region.to_unit(np.zeros(dim)), config.num_steps, smc)
+    # A start on a symmetry plane of the target sees no gradient across it (the odd
+    # coefficients vanish there) and would never leave it: nudge it off by 1e-3 of the box.
+    start = region.to_unit(np.zeros(dim)) + START_NUDGE * 0.5 ** np.arange(dim)
+    result = smc_trajectory(target, start, config.num_steps, smc)
+    result.points[0] = region.to_unit(np.zeros(dim))
     elapsed = time.perf_counter() - begin
     stride = max(1, int(np.ceil(config.num_steps / METRIC_POINTS)))
     return SearchPlan(

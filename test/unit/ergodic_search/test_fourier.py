@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from robot_learning.ergodic_search.fourier import (basis_indices, BasisError, basis_values,
+from robot_learning.ergodic_search.fourier import (basis_indices, basis_values, BasisError,
                                                    ergodic_metric,
                                                    gaussian_mixture_coefficients, PERIOD,
                                                    sobolev_weights, trajectory_coefficients)

@@ -8,7 +8,7 @@ import pytest
 
 from robot_learning.ergodic_search.fourier import (basis_indices, BasisError,
                                                    gaussian_mixture_coefficients)
-from robot_learning.ergodic_search.smc import SmcConfig, smc_trajectory
+from robot_learning.ergodic_search.smc import smc_trajectory, SmcConfig
 
 # The two-Gaussian target of the pbdlib / RCFS demos on [0, 1]^2.
 MEANS = np.array([[0.5, 0.7], [0.6, 0.3]])
