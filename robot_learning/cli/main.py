@@ -85,6 +85,7 @@ NODES = {
     'policy': 'robot_learning.ros.policy_node:main',
     'sim': 'robot_learning.ros.sim_bridge_node:main',
     'record': 'robot_learning.ros.recorder_node:main',
+    'search': 'robot_learning.ros.search_node:main',
 }
 """``robot-learning node <name>`` -> the node's main (the same as its console script)."""
 
@@ -105,6 +106,11 @@ def _add_bag(subparsers) -> None:
     add_bag_parser(subparsers)
 
 
+def _add_search(subparsers) -> None:
+    from robot_learning.cli.search_commands import add_search_parser
+    add_search_parser(subparsers)
+
+
 def run_node(args: argparse.Namespace) -> int:
     """``robot-learning node``: run a node's main with the remaining arguments."""
     module_name, function_name = NODES[args.name].split(':')
@@ -118,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog='robot-learning', description='Sim-to-real robot learning toolkit.')
     parser.add_argument('--log-level', default='INFO')
     subparsers = parser.add_subparsers(dest='command', required=True)
-    for add in (_add_train, _add_export, _add_evaluate, _add_demo, _add_node, _add_bag):
+    for add in (_add_train, _add_export, _add_evaluate, _add_demo, _add_node, _add_bag,
+                _add_search):
         add(subparsers)
     return parser
 

