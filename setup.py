@@ -93,6 +93,7 @@ setup(
         'rosbags>=0.11',
         'mcap',
         'matplotlib',
+        'scikit-learn>=1.4',
     ],
     extras_require={
         'ros': ros_requires,
@@ -105,6 +106,7 @@ setup(
             'policy_node = robot_learning.ros.policy_node:main',
             'sim_bridge = robot_learning.ros.sim_bridge_node:main',
             'recorder = robot_learning.ros.recorder_node:main',
+            'search_node = robot_learning.ros.search_node:main',
         ],
     },
 )
