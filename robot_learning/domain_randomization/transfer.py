@@ -71,7 +71,7 @@ def evaluation_task(runtime: PolicyRuntime, task: VelocityTaskConfig, num_envs: 
               'noise_level': 0.0, 'clip_observations': contract.clip_observations,
               'clip_actions': contract.clip_actions, 'dynamics': {}, 'seed': seed,
               'sim': dataclasses.replace(task.sim, sim_dt=contract.sim_dt,
-                                         decimation=decimation, seed=seed)}
+                                         decimation=decimation, seed=seed, num_threads=0)}
     values.update(changes)
     return dataclasses.replace(task, **values)
 
