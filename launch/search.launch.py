@@ -2,7 +2,7 @@
 """Run a learned peg-in-hole search on an arm: the search node (and optionally the recorder).
 
     ros2 launch robot_learning search.launch.py model:=/path/to/search_model.json
-    ros2 launch robot_learning search.launch.py model:=... method:=spiral record:=true bag:=/data/s1
+    ros2 launch robot_learning search.launch.py model:=... record:=true bag:=/data/s1
 
 The arm's driver provides /joint_states and takes /effort_commands (joint torques, e.g. a
 ros2_control effort forward controller) or, with command_type:=position, /joint_commands. The

@@ -10,7 +10,7 @@ toward the plan's target with the force model's superposed force, plus the searc
         ^                                     |
         +------- tip back above it -----------+          (plan time >= duration) --> timeout
 
-While inserting, the plan clock stops and the x-y target follows the tip (as in
+While inserting, the plan clock stops and the x-y (and yaw) target follows the tip (as in
 ``PegInHoleSim.run_trial``). After success or timeout the target holds the tip where it is,
 without the superposed force.
 """
@@ -22,7 +22,7 @@ import enum
 import mujoco
 import numpy as np
 
-from robot_learning.ergodic_search.demonstrations import yaw_quaternions
+from robot_learning.ergodic_search.demonstrations import yaw_of, yaw_quaternions
 from robot_learning.ergodic_search.force_model import ForceModel
 from robot_learning.ergodic_search.impedance import CartesianImpedanceController, ImpedanceConfig
 from robot_learning.ergodic_search.peg_in_hole import PegInHoleConfig, PegInHoleSim
@@ -133,6 +133,8 @@ class SearchExecutor:
             wrench[:3] = self.force_model.predict(speed[:self.force_model.dim])
         if self.status == SearchStatus.INSERTING:
             target[:2] = tip[:2]
+            if len(position) > 2:
+                quat = yaw_quaternions(yaw_of(self.tip_quat()[None]))[0]
         else:
             twist[:2] = velocity[:2]
             if len(velocity) > 2:

@@ -19,7 +19,8 @@ A trial (``run_trial``) starts with the peg tip ``start_height`` above the nomin
 tracks a search plan with the Cartesian impedance controller at the physics rate; the target
 is the plan's (x, y(, yaw)) on the surface plus the force model's superposed force. When the
 tip drops ``detect_depth`` below the surface (the peg is on the chamfer) the plan pauses and
-the x-y spring lets go until the peg is in or has slipped out. Success: the tip sinks
+the x-y spring (and in the socket variant the yaw spring) lets go until the peg is in or has
+slipped out. Success: the tip sinks
 ``success_depth`` below the surface (only possible inside the hole) before the time budget
 ends.
 """
@@ -32,7 +33,7 @@ import functools
 import mujoco
 import numpy as np
 
-from robot_learning.ergodic_search.demonstrations import yaw_quaternions
+from robot_learning.ergodic_search.demonstrations import yaw_of, yaw_quaternions
 from robot_learning.ergodic_search.force_model import ForceModel
 from robot_learning.ergodic_search.impedance import CartesianImpedanceController, ImpedanceConfig
 from robot_learning.ergodic_search.plan import SearchPlan
@@ -248,6 +249,12 @@ class PegInHoleSim:
         """(3,) tip position relative to the nominal hole [m]."""
         return self.data.site_xpos[self.site] - self.hole_position
 
+    def _tip_yaw_quat(self) -> np.ndarray:
+        """Downward orientation at the tip's current yaw (the yaw spring lets go)."""
+        quat = np.zeros(4)
+        mujoco.mju_mat2Quat(quat, self.data.site_xmat[self.site])
+        return yaw_quaternions(yaw_of(quat[None]))[0]
+
     def step(self, target_position: np.ndarray, target_quat: np.ndarray,
              target_velocity: np.ndarray, force: np.ndarray) -> None:
         """Compute the impedance torques and advance one physics step."""
@@ -307,7 +314,8 @@ class PegInHoleSim:
             if drop > config.detect_depth:
                 target = targets[index].copy()
                 target[:2] = tip[:2]
-                self.step(target, quats[index], still, pressing)
+                self.step(target, self._tip_yaw_quat() if len(offset) > 2 else quats[index],
+                          still, pressing)
             else:
                 self.step(targets[index], quats[index], twists[index], wrenches[index])
                 index = min(index + 1, steps)
