@@ -107,6 +107,7 @@ setup(
             'sim_bridge = robot_learning.ros.sim_bridge_node:main',
             'recorder = robot_learning.ros.recorder_node:main',
             'search_node = robot_learning.ros.search_node:main',
+            'excitation_node = robot_learning.ros.excitation_node:main',
         ],
     },
 )

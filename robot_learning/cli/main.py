@@ -86,6 +86,7 @@ NODES = {
     'sim': 'robot_learning.ros.sim_bridge_node:main',
     'record': 'robot_learning.ros.recorder_node:main',
     'search': 'robot_learning.ros.search_node:main',
+    'excite': 'robot_learning.ros.excitation_node:main',
 }
 """``robot-learning node <name>`` -> the node's main (the same as its console script)."""
 
@@ -111,6 +112,11 @@ def _add_search(subparsers) -> None:
     add_search_parser(subparsers)
 
 
+def _add_impedance(subparsers) -> None:
+    from robot_learning.cli.impedance_commands import add_impedance_parser
+    add_impedance_parser(subparsers)
+
+
 def run_node(args: argparse.Namespace) -> int:
     """``robot-learning node``: run a node's main with the remaining arguments."""
     module_name, function_name = NODES[args.name].split(':')
@@ -125,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--log-level', default='INFO')
     subparsers = parser.add_subparsers(dest='command', required=True)
     for add in (_add_train, _add_export, _add_evaluate, _add_demo, _add_node, _add_bag,
-                _add_search):
+                _add_search, _add_impedance):
         add(subparsers)
     return parser
 

@@ -50,7 +50,7 @@ class RobotConfig:
     floating_base: bool = True
     """True for legged robots (6-DoF free base), False for arms bolted to the world."""
     init_base_height: float = 0.0
-    """Height of the base link origin at reset [m] (floating base only)."""
+    """Height of the base link origin at reset; a fixed base is bolted at this height [m]."""
     contact_bodies: tuple[str, ...] = ()
     """Links whose ground contact is sensed: feet, or the end effector / tool of an arm."""
     contact_radius: float = 0.03

@@ -77,7 +77,7 @@ def build_model_spec(robot: RobotSpec, config: SimConfig) -> mujoco.MjSpec:
         raise SimulationError(f"{robot.urdf_path}: no body '{robot.base_link}'")
     if robot.floating_base:
         base.add_freejoint(name='base_free')
-        base.pos = [0.0, 0.0, robot.init_base_height]
+    base.pos = [0.0, 0.0, robot.init_base_height]  # a fixed base is bolted at this height
     for geom in spec.geoms:
         geom.contype, geom.conaffinity = ROBOT_CONTYPE, ROBOT_CONAFFINITY
     floor = spec.worldbody.add_geom(

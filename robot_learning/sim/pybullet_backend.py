@@ -179,7 +179,7 @@ class PybulletBackend(SimBackend):
                     ) -> int:
         """Load the URDF at ``path`` (a temporary copy of ``source`` when given)."""
         source = source or path
-        position = [0.0, 0.0, self.robot.init_base_height if self.robot.floating_base else 0.0]
+        position = [0.0, 0.0, self.robot.init_base_height]  # a fixed base is bolted there
         failure = None
         with _native_output() as output:
             try:

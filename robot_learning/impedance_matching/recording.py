@@ -1,0 +1,200 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Excitation recordings: commanded and measured joint signals, from simulation or a rosbag.
+
+A :class:`Recording` holds one :class:`JointRecording` per excited joint and trial, sampled
+uniformly. Simulation writes them directly (:mod:`robot_learning.impedance_matching.experiment`);
+:func:`recording_from_bag` builds them from a bag of the excitation node (``/joint_commands``
+std_msgs/Float64MultiArray in robot joint order, ``/joint_states`` sensor_msgs/JointState), read
+through :mod:`robot_learning.data.bag_io`. :func:`check_recording` rejects saturated or clipped
+signals before any fitting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+
+import numpy as np
+
+from robot_learning.config import ConfigError
+from robot_learning.data.bag_io import read_messages
+from robot_learning.robots.spec import RobotSpec
+
+SATURATION_FRACTION = 0.01
+"""A signal is saturated or clipped when more than this fraction of samples sits at a limit."""
+
+
+@dataclasses.dataclass(frozen=True)
+class JointRecording:
+    """One excitation of one joint; all arrays have shape (T,) at ``rate``."""
+
+    joint: str
+    rate: float
+    """Sample rate [Hz]."""
+    command: np.ndarray
+    """Commanded position [rad]."""
+    position: np.ndarray
+    """Measured position [rad]."""
+    torque: np.ndarray | None = None
+    """Measured joint torque [N·m] (JointState effort); None when not recorded."""
+    trial: int = 0
+
+    @property
+    def duration(self) -> float:
+        """Length of the recording [s]."""
+        return self.command.size / self.rate
+
+
+@dataclasses.dataclass(frozen=True)
+class Recording:
+    """The excitations of one experiment on one robot."""
+
+    robot: str
+    """Robot registry name (or robot YAML path) the joint names belong to."""
+    source: str
+    """Where the data came from, e.g. 'sim:quadruped_mujoco_actuator' or a bag path."""
+    joints: tuple[JointRecording, ...]
+
+    def save(self, path: str | pathlib.Path) -> pathlib.Path:
+        """Write an ``.npz`` (arrays plus a JSON ``meta`` entry); returns the path."""
+        path = pathlib.Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays, meta = {}, []
+        for index, item in enumerate(self.joints):
+            arrays[f'command_{index}'] = item.command
+            arrays[f'position_{index}'] = item.position
+            if item.torque is not None:
+                arrays[f'torque_{index}'] = item.torque
+            meta.append({'joint': item.joint, 'rate': item.rate, 'trial': item.trial})
+        info = {'robot': self.robot, 'source': self.source, 'joints': meta}
+        np.savez_compressed(path, meta=np.array(json.dumps(info)), **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path: str | pathlib.Path) -> Recording:
+        """Read a recording written by :meth:`save`."""
+        with np.load(path) as data:
+            info = json.loads(str(data['meta']))
+            joints = tuple(
+                JointRecording(joint=item['joint'], rate=float(item['rate']),
+                               command=data[f'command_{i}'], position=data[f'position_{i}'],
+                               torque=data[f'torque_{i}'] if f'torque_{i}' in data else None,
+                               trial=int(item['trial']))
+                for i, item in enumerate(info['joints']))
+        return cls(robot=info['robot'], source=info['source'], joints=joints)
+
+
+def check_recording(item: JointRecording, robot: RobotSpec) -> None:
+    """Reject saturated torques and clipped commands or positions.
+
+    Raises:
+        ConfigError: which signal of which joint, and how often it sat at its limit.
+    """
+    joint = robot.joint_index(item.joint)
+    where = f'{item.joint} (trial {item.trial})'
+    if item.torque is not None and np.isfinite(robot.effort_limit[joint]):
+        limit = robot.effort_limit[joint]
+        share = np.mean(np.abs(item.torque) >= 0.999 * limit)
+        if share > SATURATION_FRACTION:
+            raise ConfigError(f'{where}: torque saturated at the effort limit {limit:g} N·m in '
+                              f'{share:.1%} of the samples; lower the excitation amplitude')
+    for name, values in (('command', item.command), ('position', item.position)):
+        share = _clipped_share(values)
+        if share > SATURATION_FRACTION:
+            raise ConfigError(f'{where}: {name} clipped (flat at its extreme value in '
+                              f'{share:.1%} of the samples); the joint hit a limit or a guard')
+    lower, upper = robot.position_lower[joint], robot.position_upper[joint]
+    share = np.mean((item.position <= lower + 1e-3) | (item.position >= upper - 1e-3))
+    if share > SATURATION_FRACTION:
+        raise ConfigError(f'{where}: position at its limit [{lower:g}, {upper:g}] rad in '
+                          f'{share:.1%} of the samples')
+
+
+def _clipped_share(values: np.ndarray) -> float:
+    """Fraction of samples equal (to 1e-6 of the range) to the minimum or the maximum."""
+    span = float(np.ptp(values))
+    if span == 0.0:
+        return 0.0
+    tolerance = 1e-6 * span
+    return max(np.mean(values >= values.max() - tolerance),
+               np.mean(values <= values.min() + tolerance))
+
+
+def recording_from_bag(path: str | pathlib.Path, robot: RobotSpec,
+                       joints: tuple[str, ...] = (), command_topic: str = '/joint_commands',
+                       state_topic: str = '/joint_states', rate: float | None = None
+                       ) -> Recording:
+    """Cut a bag of the excitation node into one :class:`JointRecording` per excited joint.
+
+    Commands (in ``robot.joint_names`` order) and joint states are put on one uniform grid of
+    bag (log) times: commands held (zero-order hold), positions and efforts interpolated. A
+    joint is excited where its command leaves the default position.
+
+    Args:
+        path: bag folder or storage file.
+        robot: the robot whose joint order the command topic uses.
+        joints: names of the joints to take; empty takes every joint whose command moves.
+        command_topic: the excitation node's std_msgs/Float64MultiArray topic.
+        state_topic: the sensor_msgs/JointState topic.
+        rate: grid rate [Hz]; None uses the median rate of the joint states.
+
+    Raises:
+        ConfigError: a topic is missing, a command has the wrong length, a requested joint is
+            not in the joint states or was not excited, or nothing was excited.
+    """
+    command_time, commands, state_time, names, positions, efforts = [], [], [], None, [], []
+    for message in read_messages(path, [command_topic, state_topic]):
+        if message.topic == command_topic:
+            data = np.asarray(message.message.data, dtype=float)
+            if data.size != robot.num_joints:
+                raise ConfigError(f'{path}: {command_topic} has {data.size} values, but robot '
+                                  f"'{robot.name}' has {robot.num_joints} joints")
+            command_time.append(message.log_time_ns)
+            commands.append(data)
+        else:
+            state = message.message
+            if names is None:
+                names = list(state.name)
+            state_time.append(message.log_time_ns)
+            positions.append(np.asarray(state.position, dtype=float))
+            effort = np.asarray(state.effort, dtype=float)
+            efforts.append(effort if effort.size == len(names) else None)
+    if not commands:
+        raise ConfigError(f'{path}: no messages on {command_topic} (the excitation commands)')
+    if not positions:
+        raise ConfigError(f'{path}: no messages on {state_topic} (the measured joint states)')
+    commands = np.asarray(commands)
+    command_time = np.asarray(command_time, dtype=np.int64)
+    state_time = np.asarray(state_time, dtype=np.int64)
+    positions = np.asarray(positions)
+    efforts = None if any(e is None for e in efforts) else np.asarray(efforts)
+
+    moving = np.abs(commands - robot.default_joint_pos) > 1e-9
+    wanted = [robot.joint_index(name) for name in joints] if joints else \
+        list(np.flatnonzero(moving.any(axis=0)))
+    if not wanted:
+        raise ConfigError(f'{path}: no joint command on {command_topic} leaves the default pose; '
+                          'nothing was excited')
+    if rate is None:
+        rate = 1e9 / float(np.median(np.diff(state_time)))
+    items = []
+    for joint in wanted:
+        name = robot.joint_names[joint]
+        if name not in names:
+            raise ConfigError(f"{path}: {state_topic} has no joint '{name}' (the excited joint); "
+                              f"joints in the bag: {', '.join(names)}")
+        active = np.flatnonzero(moving[:, joint])
+        if active.size == 0:
+            raise ConfigError(f"{path}: joint '{name}' was not excited (its command never "
+                              'leaves the default position)')
+        start = max(command_time[active[0]], state_time[0])
+        end = min(command_time[active[-1]], state_time[-1])
+        grid = np.arange(start, end, 1e9 / rate).astype(np.int64)
+        held = np.clip(np.searchsorted(command_time, grid, side='right') - 1, 0, None)
+        column = names.index(name)
+        torque = None if efforts is None else np.interp(grid, state_time, efforts[:, column])
+        items.append(JointRecording(
+            joint=name, rate=rate, command=commands[held, joint],
+            position=np.interp(grid, state_time, positions[:, column]), torque=torque))
+    return Recording(robot=robot.name, source=str(path), joints=tuple(items))
