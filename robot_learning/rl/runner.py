@@ -63,6 +63,31 @@ class TrainingRunner(OnPolicyRunner):
         self._logger_log = self.logger.log
         self.logger.log = self._log
 
+    def _configure_multi_gpu(self) -> None:
+        """Join the ``torchrun`` process group: rsl-rl's own on CUDA, gloo on the CPU.
+
+        rsl-rl reads ``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK`` and hard-codes NCCL plus
+        ``torch.cuda.set_device``. On a CUDA device its method runs unchanged; on the CPU the
+        same configuration is set up over gloo (no CUDA calls), which is how the distributed
+        path is tested without GPUs. Gradient and KL reduction are rsl-rl's, untouched.
+        """
+        if str(self.device).startswith('cuda') or int(os.getenv('WORLD_SIZE', '1')) <= 1:
+            super()._configure_multi_gpu()
+            return
+        self.gpu_world_size = int(os.environ['WORLD_SIZE'])
+        self.gpu_local_rank = int(os.getenv('LOCAL_RANK', '0'))
+        self.gpu_global_rank = int(os.getenv('RANK', '0'))
+        self.is_distributed = True
+        if not 0 <= self.gpu_global_rank < self.gpu_world_size:
+            raise ValueError(f'RANK {self.gpu_global_rank} is outside WORLD_SIZE '
+                             f'{self.gpu_world_size}')
+        self.cfg['multi_gpu'] = {'global_rank': self.gpu_global_rank,
+                                 'local_rank': self.gpu_local_rank,
+                                 'world_size': self.gpu_world_size}
+        if not torch.distributed.is_initialized():
+            torch.distributed.init_process_group(
+                backend='gloo', rank=self.gpu_global_rank, world_size=self.gpu_world_size)
+
     def save(self, path: str, infos: dict | None = None) -> None:
         """Save model, optimizer and iteration atomically."""
         saved = self.alg.save()
@@ -105,7 +130,7 @@ class TrainingRunner(OnPolicyRunner):
         else:
             with contextlib.redirect_stdout(io.StringIO()):
                 self._logger_log(**kwargs)
-        if self._progress is not None:
+        if self._progress is not None and not (self.is_distributed and self.gpu_global_rank):
             steps = (self.cfg['num_steps_per_env'] * self.env.num_envs
                      / max(kwargs['collect_time'] + kwargs['learn_time'], 1e-9))
             self._progress(kwargs['it'], kwargs['total_it'], {

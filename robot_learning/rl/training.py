@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import pathlib
 import random
 from typing import Callable
@@ -33,17 +35,42 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def distributed_rank() -> tuple[int, int, int]:
+    """Return (global rank, local rank, world size) from ``torchrun``'s variables (0, 0, 1)."""
+    return (int(os.getenv('RANK', '0')), int(os.getenv('LOCAL_RANK', '0')),
+            int(os.getenv('WORLD_SIZE', '1')))
+
+
+def training_device() -> str:
+    """Return the runner's device: ``cpu``, or ``cuda:<LOCAL_RANK>`` under multi-GPU torchrun.
+
+    Under ``torchrun`` with CUDA every process trains on its own GPU (rsl-rl's NCCL path);
+    without CUDA the processes train on the CPU and reduce over gloo (``TrainingRunner``).
+    A single process keeps the PPO update on the CPU, beside the numpy environment.
+    """
+    _, local_rank, world_size = distributed_rank()
+    if world_size > 1 and torch.cuda.is_available():
+        return f'cuda:{local_rank}'
+    return 'cpu'
+
+
 def make_runner(config: TrainConfig, log_dir: str | None, progress: Callable | None = None,
                 verbose: bool = False) -> TrainingRunner:
-    """Build environment, VecEnv adapter and runner for ``config``."""
+    """Build environment, VecEnv adapter and runner for ``config``.
+
+    Under ``torchrun`` each rank simulates its own ``task.num_envs`` worlds with its own seed
+    (``task.seed + rank``), so the batch of one PPO update is ``WORLD_SIZE`` times larger.
+    """
     randomizer = make_randomizer(config.randomization)
-    env = VelocityTrackingEnv(config.task, randomizer=randomizer)
+    rank, _, _ = distributed_rank()
+    task = dataclasses.replace(config.task, seed=config.task.seed + rank)
+    env = VelocityTrackingEnv(task, randomizer=randomizer)
     schedule = None
     if randomizer is not None:
         schedule = RandomizationSchedule(
             randomizer, config.randomization.update_every_steps,
             config.ppo.num_steps_per_env * env.num_envs, log_dir)
-    return TrainingRunner(RslVecEnv(env), runner_config(config), log_dir, 'cpu',
+    return TrainingRunner(RslVecEnv(env), runner_config(config), log_dir, training_device(),
                           progress=progress, verbose=verbose, randomization=schedule)
 
 
@@ -62,14 +89,16 @@ def train(config: TrainConfig, resume: bool = False, progress: Callable | None =
     With ``resume``, training continues from the newest checkpoint in ``config.run_dir``.
     """
     run_dir = pathlib.Path(config.run_dir)
-    seed_everything(config.seed)
+    rank, _, _ = distributed_rank()
+    seed_everything(config.seed + rank)
     torch.set_num_threads(config.torch_threads or torch.get_num_threads())
     checkpoint = latest_checkpoint(run_dir) if resume else None
     if resume and checkpoint is None:
         raise FileNotFoundError(f'--resume: no checkpoint model_<iteration>.pt in {run_dir}')
-    write_run_config(config, run_dir)
-    if checkpoint is None:
-        write_training_provenance(run_dir, command)
+    if rank == 0:  # under torchrun only rank 0 writes the run folder (rsl-rl logs from it)
+        write_run_config(config, run_dir)
+        if checkpoint is None:
+            write_training_provenance(run_dir, command)
     runner = make_runner(config, str(run_dir), progress, verbose)
     start = 0
     if checkpoint is not None:
