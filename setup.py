@@ -47,6 +47,9 @@ ros_requires = [
 dev_requires = [
     'pytest',
     'pytest-timeout',
+    # CI tests the mujoco_warp backend on Warp's CPU device.
+    'mujoco-warp==4.0.0',
+    'warp-lang==1.19.0',
     # The ament_flake8 profile: flake8 enforces every installed plugin.
     'flake8>=7,<8',
     'flake8-builtins',
@@ -98,6 +101,8 @@ setup(
     extras_require={
         'ros': ros_requires,
         'dev': dev_requires,
+        # The mujoco_warp backend (GPU, or Warp's CPU device), matching mujoco 4.0.
+        'warp': ['mujoco-warp==4.0.0', 'warp-lang==1.19.0'],
     },
     zip_safe=True,
     entry_points={

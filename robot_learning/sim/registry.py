@@ -12,6 +12,8 @@ from robot_learning.sim.base import SimBackend, SimConfig
 BACKENDS = {
     'mujoco': 'robot_learning.sim.mujoco_backend:MujocoBackend',
     'pybullet': 'robot_learning.sim.pybullet_backend:PybulletBackend',
+    'mujoco_warp': 'robot_learning.sim.mujoco_warp_backend:MujocoWarpBackend',
+    'mujoco_warp_cpu': 'robot_learning.sim.mujoco_warp_backend:MujocoWarpCpuBackend',
 }
 """Backend name -> 'module:Class'."""
 
