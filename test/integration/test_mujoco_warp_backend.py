@@ -102,3 +102,12 @@ def test_unsupported_model_feature_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(mujoco_warp_backend, 'compile_model', pgs_model)
     with pytest.raises(SimulationError, match="does not support.*the 'mujoco' backend"):
         MujocoWarpCpuBackend(load_robot('quadruped'), 1, SimConfig())
+
+
+def test_training_environment_runs_on_the_warp_backend():
+    from robot_learning.tasks.velocity_tracking import VelocityTaskConfig, VelocityTrackingEnv
+    env = VelocityTrackingEnv(VelocityTaskConfig(backend='mujoco_warp_cpu', num_envs=4))
+    for _ in range(5):
+        obs, rewards, terminated, truncated, _ = env.step(np.zeros((4, env.num_actions)))
+    assert obs['policy'].shape == (4, 48) and np.isfinite(obs['policy']).all()
+    assert np.isfinite(rewards).all() and not terminated.any()
