@@ -46,7 +46,7 @@ def _density(axes, distribution: ExplorationDistribution, extent: float) -> None
 
 def plot_distribution(distribution: ExplorationDistribution, demo_positions: np.ndarray,
                       hole_offsets: np.ndarray, path: pathlib.Path) -> pathlib.Path:
-    """Learned density, demonstrated positions (hole frame) and the evaluated hole offsets."""
+    """Plot the learned density, the demonstrated positions and the evaluated hole offsets."""
     figure, axes = _pyplot().subplots(figsize=(6, 6))
     extent = 1.1 * max(np.abs(demo_positions[:, :2]).max(), np.abs(hole_offsets[:, :2]).max())
     _density(axes, distribution, extent)
@@ -61,7 +61,7 @@ def plot_distribution(distribution: ExplorationDistribution, demo_positions: np.
 
 def plot_trajectories(distribution: ExplorationDistribution, plans: dict[str, SearchPlan],
                       seconds: float, path: pathlib.Path) -> pathlib.Path:
-    """The first ``seconds`` of each plan over the learned density."""
+    """Plot the first ``seconds`` of each plan over the learned density."""
     figure, grid = _pyplot().subplots(1, len(plans), figsize=(4.2 * len(plans), 4.4))
     grid = np.atleast_1d(grid)
     extent = max(np.abs(plan.positions[:int(seconds / plan.dt), :2]).max()
@@ -87,7 +87,7 @@ def coverage_over_time(plan: SearchPlan, offsets: np.ndarray, capture: float) ->
 
 def plot_coverage(plans: dict[str, SearchPlan], offsets: np.ndarray, capture: float,
                   trial_times: dict[str, np.ndarray], path: pathlib.Path) -> pathlib.Path:
-    """Prior mass passed over by each plan, and the fraction of trials inserted, over time.
+    """Plot the prior mass passed over by each plan and the fraction of trials inserted.
 
     ``trial_times`` holds each method's time-to-insert per trial (inf where it failed).
     """
@@ -112,7 +112,7 @@ def plot_coverage(plans: dict[str, SearchPlan], offsets: np.ndarray, capture: fl
 
 
 def plot_metric(plans: dict[str, SearchPlan], path: pathlib.Path) -> pathlib.Path:
-    """Ergodic metric over time of each plan (log-log)."""
+    """Plot the ergodic metric of each plan over time (log-log)."""
     figure, axes = _pyplot().subplots(figsize=(6, 4))
     for method, plan in plans.items():
         positive = plan.metric_times > 0

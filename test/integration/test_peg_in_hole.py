@@ -20,7 +20,7 @@ PRESS_3D = ForceModel(weights=np.array([1.0]),
 
 
 def _still_plan(position, duration: float = 1.0) -> SearchPlan:
-    """A plan that stays at ``position`` (hole frame) for ``duration``."""
+    """Return a plan that stays at ``position`` (hole frame) for ``duration``."""
     count = int(duration / 0.01) + 1
     return SearchPlan(method='still', dt=0.01, positions=np.tile(position, (count, 1)),
                       metric_times=np.zeros(1), metric=np.zeros(1))

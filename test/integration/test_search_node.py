@@ -50,7 +50,7 @@ START_TIMEOUT = 60.0
 
 
 def _model() -> SearchModel:
-    """The true fixture distribution as the learned one, and a 9 N downward press."""
+    """Return the true fixture distribution as the learned one, and a 9 N downward press."""
     distribution = ExplorationDistribution(*OffsetDistribution(scale=0.004).components())
     press = ForceModel(weights=np.array([1.0]), means=np.array([[0.0, 0.0, 0.0, 0.0, -9.0]]),
                        covariances=0.01 * np.eye(5)[None])
