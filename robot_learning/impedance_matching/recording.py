@@ -21,6 +21,10 @@ from robot_learning.config import ConfigError
 from robot_learning.data.bag_io import read_messages
 from robot_learning.robots.spec import RobotSpec
 
+MIN_CROSSINGS = 10
+"""Crossings of the default position that make a joint's command an excitation."""
+PAD = 1.0
+"""Rest kept before the first and after the last crossing of an excitation [s]."""
 SATURATION_FRACTION = 0.01
 """A signal is saturated or clipped when more than this fraction of samples sits at a limit."""
 
@@ -129,7 +133,9 @@ def recording_from_bag(path: str | pathlib.Path, robot: RobotSpec,
 
     Commands (in ``robot.joint_names`` order) and joint states are put on one uniform grid of
     bag (log) times: commands held (zero-order hold), positions and efforts interpolated. A
-    joint is excited where its command leaves the default position.
+    joint is excited when its command crosses its default position at least
+    ``MIN_CROSSINGS`` times (the node's ramp to the default pose does not); its recording spans
+    the first to the last crossing, with ``PAD`` seconds of rest on either side.
 
     Args:
         path: bag folder or storage file.
@@ -170,9 +176,11 @@ def recording_from_bag(path: str | pathlib.Path, robot: RobotSpec,
     positions = np.asarray(positions)
     efforts = None if any(e is None for e in efforts) else np.asarray(efforts)
 
-    moving = np.abs(commands - robot.default_joint_pos) > 1e-9
+    deviation = commands - robot.default_joint_pos
+    sign = np.sign(np.where(np.abs(deviation) > 1e-9, deviation, 0.0))
+    crossings = [np.flatnonzero(sign[1:, j] * sign[:-1, j] < 0) for j in range(sign.shape[1])]
     wanted = [robot.joint_index(name) for name in joints] if joints else \
-        list(np.flatnonzero(moving.any(axis=0)))
+        [j for j, found in enumerate(crossings) if found.size >= MIN_CROSSINGS]
     if not wanted:
         raise ConfigError(f'{path}: no joint command on {command_topic} leaves the default pose; '
                           'nothing was excited')
@@ -184,12 +192,13 @@ def recording_from_bag(path: str | pathlib.Path, robot: RobotSpec,
         if name not in names:
             raise ConfigError(f"{path}: {state_topic} has no joint '{name}' (the excited joint); "
                               f"joints in the bag: {', '.join(names)}")
-        active = np.flatnonzero(moving[:, joint])
-        if active.size == 0:
-            raise ConfigError(f"{path}: joint '{name}' was not excited (its command never "
-                              'leaves the default position)')
-        start = max(command_time[active[0]], state_time[0])
-        end = min(command_time[active[-1]], state_time[-1])
+        active = crossings[joint]
+        if active.size < MIN_CROSSINGS:
+            raise ConfigError(f"{path}: joint '{name}' was not excited (its command crosses "
+                              f'the default position {active.size} times)')
+        pad = int(PAD * 1e9)
+        start = max(command_time[active[0]] - pad, state_time[0])
+        end = min(command_time[active[-1]] + pad, state_time[-1])
         grid = np.arange(start, end, 1e9 / rate).astype(np.int64)
         held = np.clip(np.searchsorted(command_time, grid, side='right') - 1, 0, None)
         column = names.index(name)

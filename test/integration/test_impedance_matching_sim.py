@@ -52,7 +52,7 @@ def test_outputs_load_where_they_are_meant_to(matched):
     check_values(load_yaml(matched / 'out' / 'dynamics.yaml')['dynamics'])
     block = load_yaml(matched / 'out' / 'randomization.yaml')['randomization']
     config = from_dict(RandomizationConfig, block)
-    assert {'kp_scale', 'kd_scale', 'armature_scale', 'action_latency'} <= set(config.box.names)
+    assert {'kp_scale', 'kd_scale', 'armature_scale', 'action_latency'} <= set(config.box().names)
     assert (matched / 'out' / 'bode_calf.png').stat().st_size > 10_000
 
 
