@@ -36,6 +36,10 @@ from robot_learning.sim.base import SimConfig
 from robot_learning.sim.reality import load_reality
 
 
+ENCODER_NOISE = {'quadruped': 0.001, 'humanoid': 0.001, 'arm': 0.0005}
+"""joint_position_noise added to each reality [rad]: trials differ by their noise draws."""
+
+
 def truth(reality, robot) -> dict[str, np.ndarray]:
     """Per-joint effective actuator values of a reality (what the fitter should find)."""
     dynamics = reality.dynamics
@@ -52,7 +56,8 @@ def evaluate(robot_name: str, trials: int, excitation: ExcitationConfig,
     reality = load_reality(f'{robot_name}_mujoco_actuator')
     robot = load_robot(reality.robot)
     start = time.perf_counter()
-    recording = run_excitation(robot, reality.backend, reality.sim, dict(reality.dynamics),
+    dynamics = dict(reality.dynamics, joint_position_noise=ENCODER_NOISE[robot_name])
+    recording = run_excitation(robot, reality.backend, reality.sim, dynamics,
                                np.arange(robot.num_joints), excitation, trials=trials,
                                source=f'sim:{reality.name}')
     recording.save(output / robot_name / 'recording.npz')

@@ -138,7 +138,7 @@ def joint_targets(robot: RobotSpec, joint: int, offsets: np.ndarray) -> np.ndarr
 
 
 def select_joints(robot: RobotSpec, patterns: tuple[str, ...] | list[str]) -> np.ndarray:
-    """Indices of the joints matching any of the regular expressions (all joints if none)."""
+    """Return the indices of the joints matching any of the regexes (all joints if none)."""
     if not patterns:
         return np.arange(robot.num_joints)
     return np.unique(np.concatenate([robot.joint_indices(p) for p in patterns]))

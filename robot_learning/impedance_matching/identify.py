@@ -120,7 +120,7 @@ class MatchResult:
 
 
 def nominal_actuator(robot: RobotSpec, joint: int) -> JointActuator:
-    """The robot's own actuator values of ``joint`` (no damping, friction or latency)."""
+    """Return the robot's own actuator values of ``joint`` (no damping, friction or latency)."""
     return JointActuator(kp=float(robot.kp[joint]), kd=float(robot.kd[joint]),
                          armature=float(robot.armature[joint]))
 

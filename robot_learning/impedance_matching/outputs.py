@@ -29,7 +29,7 @@ from robot_learning.robots.registry import robots_dir
 
 
 def robot_yaml(robot_name_or_path: str) -> dict:
-    """The YAML mapping of a registered robot (by name) or of a robot YAML file."""
+    """Load the YAML mapping of a registered robot (by name) or of a robot YAML file."""
     path = pathlib.Path(robot_name_or_path)
     if path.suffix not in ('.yaml', '.yml'):
         path = robots_dir() / f'{robot_name_or_path}.yaml'
@@ -37,7 +37,7 @@ def robot_yaml(robot_name_or_path: str) -> dict:
 
 
 def matched_robot_yaml(result: MatchResult, robot_name_or_path: str) -> dict:
-    """The robot's YAML mapping with the matched per-joint kp, kd and armature."""
+    """Return the robot's YAML mapping with the matched per-joint kp, kd and armature."""
     data = robot_yaml(robot_name_or_path)
     robot = result.matched_robot
     data['kp'] = [round(float(v), 6) for v in robot.kp]
