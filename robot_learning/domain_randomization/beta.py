@@ -72,6 +72,6 @@ def log_density_grad(x: np.ndarray, a: np.ndarray,
 
 
 def std(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Standard deviation of Beta(a, b) on [0, 1]."""
+    """Return the standard deviation of Beta(a, b) on [0, 1]."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))

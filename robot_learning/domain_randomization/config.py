@@ -99,5 +99,5 @@ class RandomizationConfig:
             self.box()
 
     def box(self) -> ParameterBox:
-        """The validated target box."""
+        """Return the validated target box."""
         return ParameterBox.from_mapping(self.parameters, 'randomization.parameters')

@@ -108,7 +108,7 @@ class UniformBox:
 
     @classmethod
     def full(cls, box: ParameterBox) -> UniformBox:
-        """The uniform distribution over the whole box (UDR; DORAEMON's target)."""
+        """Return the uniform distribution over the whole box (UDR; DORAEMON's target)."""
         return cls(box, box.low.copy(), box.high.copy())
 
     def sample(self, count: int, rng: np.random.Generator) -> np.ndarray:

@@ -72,7 +72,7 @@ class DoraemonProblem:
         return special.logit(np.clip(fraction, 1e-9, 1 - 1e-9))
 
     def distribution(self, z: np.ndarray) -> BetaDistribution:
-        """The Beta distribution at z."""
+        """Return the Beta distribution at z."""
         a, b, _, _ = self.params(z)
         return BetaDistribution(self.old.box, a, b)
 

@@ -129,7 +129,7 @@ class NominalDynamics(Randomizer):
         return values, np.full(count, NO_BOUNDARY)
 
     def entropy(self) -> float:
-        """A point mass: -inf."""
+        """Return -inf: a point mass."""
         return float('-inf')
 
     def describe(self) -> dict:
@@ -176,7 +176,7 @@ class FixedValues(Randomizer):
         return self.values[rows], np.full(count, NO_BOUNDARY)
 
     def entropy(self) -> float:
-        """An empirical set of points: -inf."""
+        """Return -inf: an empirical set of points."""
         return float('-inf')
 
     def describe(self) -> dict:

@@ -61,7 +61,7 @@ class TransferConfig:
 
 def evaluation_task(runtime: PolicyRuntime, task: VelocityTaskConfig, num_envs: int,
                     seed: int, **changes) -> VelocityTaskConfig:
-    """The training task re-timed and re-observed by the bundle's contract, without noise."""
+    """Return the training task re-timed and re-observed by the bundle's contract, no noise."""
     contract = runtime.contract
     if contract.robot != task.robot:
         raise ConfigError(f"the bundle drives '{contract.robot}', the task's robot is "
