@@ -12,17 +12,15 @@ in ~/.cache/warp).
 
 from __future__ import annotations
 
+import mujoco_warp  # noqa: F401  (a dev dependency: a missing install fails, never skips)
 import numpy as np
 import pytest
 
-pytest.importorskip('mujoco_warp')
-
-from robot_learning.robots import load_robot  # noqa: E402
-from robot_learning.sim.base import SimConfig, SimulationError  # noqa: E402
-from robot_learning.sim.mujoco_backend import MujocoBackend  # noqa: E402
-from robot_learning.sim.mujoco_warp_backend import (MujocoWarpBackend,  # noqa: E402
-                                                    MujocoWarpCpuBackend)
-from robot_learning.sim.registry import make_backend  # noqa: E402
+from robot_learning.robots import load_robot
+from robot_learning.sim.base import SimConfig, SimulationError
+from robot_learning.sim.mujoco_backend import MujocoBackend
+from robot_learning.sim.mujoco_warp_backend import MujocoWarpBackend, MujocoWarpCpuBackend
+from robot_learning.sim.registry import make_backend
 
 NUM_ENVS = 3
 DYNAMICS = {'added_base_mass': np.array([0.0, 2.0, -0.5]),
