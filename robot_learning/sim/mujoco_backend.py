@@ -19,11 +19,10 @@ from mujoco import rollout
 import numpy as np
 
 from robot_learning.robots.spec import RobotSpec
-from robot_learning.sim.actuation import (add_sensor_noise, LatencyBuffer, max_latency_steps,
-                                          PushSchedule)
+from robot_learning.sim.actuation import LatencyBuffer, max_latency_steps, PushSchedule
 from robot_learning.sim.base import SimBackend, SimConfig, SimState
 from robot_learning.sim.dynamics import latency_substeps, PARAMETERS
-from robot_learning.sim.mujoco_model import compile_model
+from robot_learning.sim.mujoco_model import compile_model, read_state
 
 STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
 
@@ -145,30 +144,8 @@ class MujocoBackend(SimBackend):
         self.sensordata[:] = self._sensor_out[:, -1]
 
     def get_state(self) -> SimState:
-        qpos = self.state[:, self._qpos]
-        qvel = self.state[:, self._qvel]
-        layout = self.layout
-        num_envs = self.num_envs
-        if layout.floating:
-            base_pos, base_quat = qpos[:, 0:3], qpos[:, 3:7]
-            base_lin_vel = qvel[:, 0:3]
-            base_ang_vel = self.sensordata[:, layout.sensor_gyro]
-        else:
-            model = self.nominal_model
-            base_pos = np.tile(model.body_pos[layout.base_body], (num_envs, 1))
-            base_quat = np.tile(model.body_quat[layout.base_body], (num_envs, 1))
-            base_lin_vel = np.zeros((num_envs, 3))
-            base_ang_vel = np.zeros((num_envs, 3))
-        joint_pos, joint_vel, base_ang_vel = add_sensor_noise(
-            qpos[:, layout.joint_qpos], qvel[:, layout.joint_dof], base_ang_vel,
-            self.dynamics, self.rng)
-        return SimState(
-            base_pos=base_pos.copy(), base_quat=base_quat.copy(),
-            base_lin_vel=base_lin_vel.copy(), base_ang_vel=np.array(base_ang_vel),
-            joint_pos=np.array(joint_pos), joint_vel=np.array(joint_vel),
-            joint_torque=self.sensordata[:, layout.sensor_torque].copy(),
-            contact_force=self.sensordata[:, layout.sensor_touch].copy(),
-            contact_pos=self.sensordata[:, layout.sensor_contact_pos].copy())
+        return read_state(self.layout, self.nominal_model, self.state[:, self._qpos],
+                          self.state[:, self._qvel], self.sensordata, self.dynamics, self.rng)
 
     def close(self) -> None:
         if self._pool is not None:

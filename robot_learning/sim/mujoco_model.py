@@ -9,7 +9,9 @@ import mujoco
 import numpy as np
 
 from robot_learning.robots.spec import RobotSpec
-from robot_learning.sim.base import SimConfig, SimulationError
+from robot_learning.sim.actuation import add_sensor_noise
+from robot_learning.sim.base import SimConfig, SimState, SimulationError
+from robot_learning.sim.dynamics import DynamicsBatch
 
 # Collision bits: robot geoms touch the floor but not each other (no self collision, as in
 # PyBullet's default), which also keeps the contact count and the step cost low.
@@ -161,3 +163,33 @@ def _layout(model: mujoco.MjModel, robot: RobotSpec) -> ModelLayout:
         sensor_torque=np.array([sensor_addr(f'torque_{n}')[0] for n in robot.joint_names]),
         sensor_gyro=sensor_addr('imu_gyro'),
         floating=robot.floating_base)
+
+
+def read_state(layout: ModelLayout, model: mujoco.MjModel, qpos: np.ndarray, qvel: np.ndarray,
+               sensordata: np.ndarray, dynamics: DynamicsBatch,
+               rng: np.random.Generator) -> SimState:
+    """Build the measured SimState of N worlds from MuJoCo arrays (float64, copies).
+
+    ``qpos`` (N, nq), ``qvel`` (N, nv) and ``sensordata`` (N, nsensordata) come from either
+    MuJoCo backend; sensor noise is applied per world from ``dynamics``. A fixed base reports
+    its pose in ``model`` and zero velocities.
+    """
+    num_envs = qpos.shape[0]
+    if layout.floating:
+        base_pos, base_quat = qpos[:, 0:3], qpos[:, 3:7]
+        base_lin_vel = qvel[:, 0:3]
+        base_ang_vel = sensordata[:, layout.sensor_gyro]
+    else:
+        base_pos = np.tile(model.body_pos[layout.base_body], (num_envs, 1))
+        base_quat = np.tile(model.body_quat[layout.base_body], (num_envs, 1))
+        base_lin_vel = np.zeros((num_envs, 3))
+        base_ang_vel = np.zeros((num_envs, 3))
+    joint_pos, joint_vel, base_ang_vel = add_sensor_noise(
+        qpos[:, layout.joint_qpos], qvel[:, layout.joint_dof], base_ang_vel, dynamics, rng)
+    return SimState(
+        base_pos=base_pos.copy(), base_quat=base_quat.copy(),
+        base_lin_vel=base_lin_vel.copy(), base_ang_vel=np.array(base_ang_vel),
+        joint_pos=np.array(joint_pos), joint_vel=np.array(joint_vel),
+        joint_torque=sensordata[:, layout.sensor_torque].copy(),
+        contact_force=sensordata[:, layout.sensor_touch].copy(),
+        contact_pos=sensordata[:, layout.sensor_contact_pos].copy())

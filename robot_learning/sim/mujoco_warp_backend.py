@@ -32,7 +32,7 @@ from robot_learning.robots.spec import RobotSpec
 from robot_learning.sim.actuation import max_latency_steps, PushSchedule
 from robot_learning.sim.base import SimBackend, SimConfig, SimState, SimulationError
 from robot_learning.sim.dynamics import latency_substeps, PARAMETERS
-from robot_learning.sim.mujoco_model import compile_model
+from robot_learning.sim.mujoco_model import compile_model, read_state
 
 INSTALL_HINT = ("install it with pip install 'mujoco-warp==4.0.0' 'warp-lang==1.19.0' (or "
                 "pip install -e '.[warp]'), or use the CPU backend (task.backend=mujoco)")
@@ -300,28 +300,8 @@ class MujocoWarpBackend(SimBackend):
         qpos = self._qpos.cpu().numpy().astype(np.float64)
         qvel = self._qvel.cpu().numpy().astype(np.float64)
         sensor = self._sensor.cpu().numpy().astype(np.float64)
-        layout, num_envs = self.layout, self.num_envs
-        from robot_learning.sim.actuation import add_sensor_noise
-        if layout.floating:
-            base_pos, base_quat = qpos[:, 0:3], qpos[:, 3:7]
-            base_lin_vel = qvel[:, 0:3]
-            base_ang_vel = sensor[:, layout.sensor_gyro]
-        else:
-            model = self.nominal_model
-            base_pos = np.tile(model.body_pos[layout.base_body], (num_envs, 1))
-            base_quat = np.tile(model.body_quat[layout.base_body], (num_envs, 1))
-            base_lin_vel = np.zeros((num_envs, 3))
-            base_ang_vel = np.zeros((num_envs, 3))
-        joint_pos, joint_vel, base_ang_vel = add_sensor_noise(
-            qpos[:, layout.joint_qpos], qvel[:, layout.joint_dof], base_ang_vel,
-            self.dynamics, self.rng)
-        return SimState(
-            base_pos=base_pos.copy(), base_quat=base_quat.copy(),
-            base_lin_vel=base_lin_vel.copy(), base_ang_vel=np.array(base_ang_vel),
-            joint_pos=np.array(joint_pos), joint_vel=np.array(joint_vel),
-            joint_torque=sensor[:, layout.sensor_torque].copy(),
-            contact_force=sensor[:, layout.sensor_touch].copy(),
-            contact_pos=sensor[:, layout.sensor_contact_pos].copy())
+        return read_state(self.layout, self.nominal_model, qpos, qvel, sensor, self.dynamics,
+                          self.rng)
 
 
 class MujocoWarpCpuBackend(MujocoWarpBackend):
