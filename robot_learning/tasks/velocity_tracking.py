@@ -166,6 +166,7 @@ class VelocityTrackingEnv:
         """(N, D) dynamics the randomizer drew for each environment's current episode."""
         self.sample_tags = np.zeros(num_envs, dtype=np.int64)
         self.nonfinite_resets = 0
+        self.action_transform = None
         self._reset_envs(np.arange(num_envs))
         self.state = self.backend.get_state()
         self.observations = self._observe(self.state)
@@ -190,6 +191,8 @@ class VelocityTrackingEnv:
         self.actions = actions
         targets = joint_position_targets(actions, self.robot.default_joint_pos,
                                          self.robot.action_scale, config.clip_actions)
+        if self.action_transform is not None:
+            targets = self.action_transform(self.state, targets)
         self.backend.step(targets)
         state = self.backend.get_state()
         self.episode_length += 1
@@ -225,6 +228,14 @@ class VelocityTrackingEnv:
         self.state = state
         self.observations = self._observe(state)
         return self.observations, rewards, terminated, truncated, info
+
+    def set_action_transform(self, fn) -> None:
+        """Route joint targets through ``fn(state: SimState, targets (N, J)) -> (N, J)`` [rad].
+
+        Applied in ``step`` before the backend steps (ASAP fine-tuning: targets + delta-action
+        offset); ``None`` removes it.
+        """
+        self.action_transform = fn
 
     def set_commands(self, commands: np.ndarray) -> None:
         """Overwrite the current commands (N, 3) (e.g. from a joystick or an evaluation)."""

@@ -1,0 +1,173 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Delta-dynamics baseline: an MLP predicting the real-minus-simulated next state.
+
+``f(s_t, a_t) ~= s_real_{t+1} - f_sim(s_t, a_t)`` (the reference's DeltaDynamics_NN: Linear-
+ReLU-Linear-ReLU-Linear, Adam 1e-3). State vector (19 + 2J): base position (3, world), base
+quaternion (4), base linear velocity (3, world), base angular velocity (3, base frame), joint
+positions (J), joint velocities (J). Input: the state without the base x, y (translation
+invariance) plus the raw action a_t.
+
+Multi-step loss: each gradient step rolls a batch of recorded clips out for K steps in the
+simulator, every simulated next state corrected by the model and written back into the engine
+(``backend.reset`` to the corrected state), and sums the normalised squared errors to the
+recorded states over the K steps. The engine is not differentiable: each step's simulated
+state enters as a constant and the gradient flows through the K corrections. K grows linearly
+from 1 to ``rollout_steps`` over the first half of training.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import tempfile
+from typing import Callable
+
+import numpy as np
+import torch
+
+from robot_learning.delta_action.clips import ClipSet
+from robot_learning.delta_action.config import DeltaConfig
+from robot_learning.delta_action.model import raw_actions
+from robot_learning.robots.registry import load_robot
+from robot_learning.robots.spec import RobotSpec
+from robot_learning.sim.base import SimState
+from robot_learning.sim.registry import make_backend
+
+MODEL_FILE = 'delta_dynamics.pt'
+
+
+def state_vector(state: SimState) -> np.ndarray:
+    """Return the (N, 13 + 2J) state vector of a SimState."""
+    return np.concatenate([state.base_pos, state.base_quat, state.base_lin_vel,
+                           state.base_ang_vel, state.joint_pos, state.joint_vel], axis=1)
+
+
+def with_vector(state: SimState, vector: np.ndarray) -> SimState:
+    """Return a copy of ``state`` with the quantities of ``vector`` (quaternion normalised)."""
+    joints = state.joint_pos.shape[1]
+    quat = vector[:, 3:7] / np.linalg.norm(vector[:, 3:7], axis=1, keepdims=True)
+    return SimState(base_pos=vector[:, 0:3].copy(), base_quat=quat,
+                    base_lin_vel=vector[:, 7:10].copy(), base_ang_vel=vector[:, 10:13].copy(),
+                    joint_pos=vector[:, 13:13 + joints].copy(),
+                    joint_vel=vector[:, 13 + joints:13 + 2 * joints].copy(),
+                    joint_torque=state.joint_torque.copy(),
+                    contact_force=state.contact_force.copy(),
+                    contact_pos=state.contact_pos.copy())
+
+
+def model_input(state: SimState, targets: np.ndarray, robot: RobotSpec) -> np.ndarray:
+    """Return the model input (N, 11 + 3J): state vector without base x, y, plus raw action."""
+    return np.concatenate([state_vector(state)[:, 2:], raw_actions(targets, robot)], axis=1)
+
+
+class DeltaDynamicsModel(torch.nn.Module):
+    """MLP with input/output normalisation: (state, action) features -> state residual."""
+
+    def __init__(self, input_dim: int, output_dim: int, hidden_dims: tuple[int, ...]) -> None:
+        super().__init__()
+        layers, width = [], input_dim
+        for hidden in hidden_dims:
+            layers += [torch.nn.Linear(width, hidden), torch.nn.ReLU()]
+            width = hidden
+        layers.append(torch.nn.Linear(width, output_dim))
+        self.net = torch.nn.Sequential(*layers)
+        self.register_buffer('input_mean', torch.zeros(input_dim))
+        self.register_buffer('input_std', torch.ones(input_dim))
+        self.register_buffer('output_std', torch.ones(output_dim))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Return the predicted residual of the next state (N, output_dim), in state units."""
+        return self.net((features - self.input_mean) / self.input_std) * self.output_std
+
+
+class DeltaDynamicsCorrection:
+    """``correction(state, targets, simulated_next) -> simulated_next + f(state, a)``."""
+
+    def __init__(self, model: DeltaDynamicsModel, robot: RobotSpec) -> None:
+        self.model, self.robot = model, robot
+
+    def __call__(self, state: SimState, targets: np.ndarray, simulated: SimState) -> SimState:
+        """Return the corrected next state."""
+        features = torch.as_tensor(model_input(state, targets, self.robot), dtype=torch.float32)
+        with torch.inference_mode():
+            residual = self.model(features).numpy().astype(float)
+        return with_vector(simulated, state_vector(simulated) + residual)
+
+    def save(self, folder: str | os.PathLike) -> pathlib.Path:
+        """Write ``delta_dynamics.pt`` (TorchScript) into ``folder`` atomically."""
+        folder = pathlib.Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{MODEL_FILE}.')
+        os.close(handle)
+        torch.jit.save(torch.jit.script(self.model), tmp)
+        os.replace(tmp, folder / MODEL_FILE)
+        return folder / MODEL_FILE
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, robot: RobotSpec) -> DeltaDynamicsCorrection:
+        """Load ``delta_dynamics.pt`` from ``folder``."""
+        path = pathlib.Path(folder) / MODEL_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f'{folder}: no {MODEL_FILE} (not a delta-dynamics model)')
+        model = torch.jit.load(str(path), map_location='cpu')
+        model.eval()
+        return cls(model, robot)
+
+
+def fit_delta_dynamics(config: DeltaConfig, clips: ClipSet,
+                       progress: Callable[[int, float, int], None] | None = None
+                       ) -> DeltaDynamicsCorrection:
+    """Train the delta-dynamics MLP on the clips with the growing K-step rollout loss."""
+    settings = config.delta_dynamics
+    robot = load_robot(config.robot)
+    rng = np.random.default_rng(config.seed)
+    torch.manual_seed(config.seed)
+    batch = min(settings.batch_clips, clips.num_clips)
+    backend = make_backend(config.backend, robot, batch, config.sim)
+    if config.dynamics:
+        backend.set_dynamics(np.arange(batch), dict(config.dynamics))
+    env_ids = np.arange(batch)
+    rows = np.concatenate([clips.starts[:, None] + np.arange(clips.horizon + 1)]).ravel()
+    rows = np.unique(rows)
+    states = state_vector(clips.state(rows))
+    features = model_input(clips.state(rows[:-1]), clips.targets[rows[:-1]], robot)
+    one_step = np.diff(states, axis=0)
+    model = DeltaDynamicsModel(features.shape[1], states.shape[1], settings.hidden_dims)
+    model.input_mean[:] = torch.as_tensor(features.mean(axis=0), dtype=torch.float32)
+    model.input_std[:] = torch.as_tensor(features.std(axis=0) + 1e-3, dtype=torch.float32)
+    scale = one_step.std(axis=0) + 1e-4
+    model.output_std[:] = torch.as_tensor(scale * 0.1, dtype=torch.float32)
+    weight = torch.as_tensor(1.0 / scale, dtype=torch.float32)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+    horizon = min(settings.rollout_steps, clips.horizon)
+    try:
+        for iteration in range(settings.iterations):
+            grow = max(1, settings.iterations // 2)
+            steps = max(1, min(horizon, 1 + (horizon - 1) * iteration // grow))
+            starts = clips.starts[rng.integers(0, clips.num_clips, batch)]
+            state = clips.state(starts)
+            backend.reset(env_ids, state)
+            loss = torch.zeros(())
+            for step in range(steps):
+                targets = clips.targets[starts + step]
+                backend.step(targets)
+                simulated = backend.get_state()
+                residual = model(torch.as_tensor(model_input(state, targets, robot),
+                                                 dtype=torch.float32))
+                corrected = torch.as_tensor(state_vector(simulated), dtype=torch.float32) \
+                    + residual
+                real = torch.as_tensor(state_vector(clips.state(starts + step + 1)),
+                                       dtype=torch.float32)
+                loss = loss + (((corrected - real) * weight) ** 2).mean()
+                state = with_vector(simulated, corrected.detach().numpy().astype(float))
+                backend.reset(env_ids, state)
+            loss = loss / steps
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if progress is not None:
+                progress(iteration, float(loss), steps)
+    finally:
+        backend.close()
+    model.eval()
+    return DeltaDynamicsCorrection(model, robot)
