@@ -60,6 +60,13 @@ class SimToSimConfig:
     a latency the shipped policy was not trained with. The watchdog is 0.3 s instead of the
     robot default 0.1 s: the simulated robot shares two CPU cores with the policy node, the
     recorder and the operator, and a scheduling stall of the simulator is not a robot fault."""
+    bridge_parameters: dict = dataclasses.field(default_factory=dict)
+    """Extra sim-bridge parameters; default: the bridge steps in real time on its wall clock.
+
+    ``{'lockstep': True, 'lockstep_timeout': 0.1}`` makes the bridge wait for each command, so
+    the run no longer depends on how the two CPU cores are shared (tests use it: under load a
+    real-time bridge steps on with the held targets, a latency the policy was not trained
+    with)."""
 
 
 def ros_environment(domain_id: int) -> dict[str, str]:
@@ -142,7 +149,8 @@ def run_sim_to_sim(config: SimToSimConfig) -> dict:
     env = ros_environment(config.domain_id)
     processes = {
         'sim_bridge': start_node('robot_learning.ros.sim_bridge_node',
-                                 {'reality': config.reality}, env, output / 'sim_bridge.log'),
+                                 {'reality': config.reality, **config.bridge_parameters}, env,
+                                 output / 'sim_bridge.log'),
         'recorder': start_node('robot_learning.ros.recorder_node', {'output': str(bag)}, env,
                                output / 'recorder.log'),
         'policy_node': start_node('robot_learning.ros.policy_node',
