@@ -1,0 +1,167 @@
+# SPDX-License-Identifier: Apache-2.0
+"""CCIL figures: BC vs NoiseBC vs CCIL on three tasks across robot classes, several seeds.
+
+For every task (``robot_learning/ccil/tasks.py``) and seed: collect ``demos`` expert
+trajectories (the same budget for every method; demonstrations differ between seeds), train
+
+- BC: behaviour cloning on the expert samples,
+- NoiseBC: the same with ``noise_bc`` (uniform noise on half of each batch's observations),
+- CCIL: dynamics model -> BackTrack labels (Newton) -> label-error filter -> BC on expert +
+  kept labels (``config/ccil/<task>.yaml``),
+
+and evaluate each (and the expert) for ``episodes`` episodes under the task's evaluation
+perturbation (observation noise, action noise, pushes). Score = the task's per-episode score
+(see ``score_name``), mean over episodes; the table reports mean +- std over seeds and CCIL's
+relative improvement over BC.
+
+    .venv/bin/python benchmarks/ccil.py --output runs/ccil_benchmark
+
+Writes ``results.json``, ``results.md``, ``scores.png`` and per task and seed the label plot
+``labels_<task>_seed<k>.png``. Single-threaded torch (shared machines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import pathlib
+import time
+
+import numpy as np
+import torch
+
+from robot_learning.ccil.augmentation import augment, training_set
+from robot_learning.ccil.behaviour_cloning import train_bc
+from robot_learning.ccil.config import load_ccil_config
+from robot_learning.ccil.evaluation import collect_demonstrations, evaluate_policy
+from robot_learning.ccil.plots import plot_benchmark, plot_labels
+from robot_learning.ccil.tasks import make_task, Perturbation
+from robot_learning.paths import share_dir
+
+TASKS = {
+    'quadruped_velocity': {
+        'demos': 2,
+        'demo_perturbation': Perturbation(),
+        'evaluation': Perturbation(observation_noise=1.0, action_noise=0.3,
+                                   push_velocity=0.5, push_interval=3.0),
+    },
+    'arm_reach': {
+        'demos': 10,
+        'demo_perturbation': Perturbation(),
+        'evaluation': Perturbation(observation_noise=1.0, action_noise=0.3,
+                                   push_velocity=0.3, push_interval=1.0),
+    },
+    'humanoid_balance': {
+        'demos': 2,
+        'demo_perturbation': Perturbation(push_velocity=0.2, push_interval=2.0),
+        'evaluation': Perturbation(observation_noise=1.0, action_noise=0.1,
+                                   push_velocity=0.2, push_interval=2.0),
+    },
+}
+"""Demonstration budget, demonstration and evaluation perturbations of each task."""
+
+NOISE_BC = 0.1
+"""NoiseBC level: noise_bc * U[0, 1) on z-scored observations."""
+
+
+def run_task(name: str, seeds: list[int], episodes: int, output: pathlib.Path,
+             overrides: list[str]) -> dict:
+    """Run every method and seed on one task; return the task's results."""
+    setting = TASKS[name]
+    config = load_ccil_config(share_dir() / 'config' / 'ccil' / f'{name}.yaml', overrides)
+    evaluation = setting['evaluation']
+    runs = []
+    for seed in seeds:
+        started = time.time()
+        demos = collect_demonstrations(name, setting['demos'], seed=100 + seed,
+                                       perturbation=setting['demo_perturbation'])
+        seeded = dataclasses.replace(
+            config, dynamics=dataclasses.replace(config.dynamics, seed=seed),
+            labels=dataclasses.replace(config.labels, seed=seed),
+            bc=dataclasses.replace(config.bc, seed=seed))
+        states, actions = demos.samples()
+        bc, _ = train_bc(states, actions, seeded.bc)
+        noise_bc, _ = train_bc(states, actions,
+                               dataclasses.replace(seeded.bc, noise_bc=NOISE_BC))
+        result = augment(demos, seeded)
+        mixed_s, mixed_a = training_set(demos, result.kept, seeded.label_ratio, seed)
+        ccil, _ = train_bc(mixed_s, mixed_a, seeded.bc, normalisation_data=(states, actions))
+        plot_labels(states, result.generated, result.keep,
+                    result.model.state_scale.numpy(),
+                    output / f'labels_{name}_seed{seed}.png', f'{name}, seed {seed}')
+        expert_task = make_task(name, 1)
+        policies = {'expert': expert_task.expert, 'bc': bc.act, 'noise_bc': noise_bc.act,
+                    'ccil': ccil.act}
+        scores = {}
+        for method, policy in policies.items():
+            report = evaluate_policy(name, policy, episodes, seed=1000 + seed,
+                                     perturbation=evaluation)
+            scores[method] = {key: report[key] for key in ('score', 'score_std',
+                                                           'failure_rate')}
+        expert_task.close()
+        runs.append({'seed': seed, 'demo_samples': demos.num_samples,
+                     'augmentation': result.report, 'scores': scores,
+                     'seconds': time.time() - started})
+        print(f'{name} seed {seed}: ' + ', '.join(
+            f"{m} {s['score']:.3f}" for m, s in scores.items())
+            + f" (labels kept {result.report['labels']['kept']}/"
+              f"{result.report['labels']['requested']}, {time.time() - started:.0f} s)",
+            flush=True)
+    summary = {}
+    for method in ('expert', 'bc', 'noise_bc', 'ccil'):
+        values = np.array([run['scores'][method]['score'] for run in runs])
+        summary[method] = {'mean': float(values.mean()), 'std': float(values.std()),
+                           'per_seed': values.tolist()}
+    bc_mean = summary['bc']['mean']
+    improvement = ((summary['ccil']['mean'] - bc_mean) / bc_mean) if bc_mean > 0 else None
+    task = make_task(name, 1)
+    score_name = task.score_name
+    task.close()
+    return {'score_name': score_name, 'demos': setting['demos'],
+            'demo_perturbation': dataclasses.asdict(setting['demo_perturbation']),
+            'evaluation': dataclasses.asdict(evaluation), 'episodes': episodes,
+            'noise_bc': NOISE_BC, 'config_overrides': overrides, 'runs': runs,
+            'summary': summary, 'ccil_vs_bc_relative': improvement}
+
+
+def markdown(results: dict) -> str:
+    """Render the summary table."""
+    lines = ['| Task | Expert | BC | NoiseBC | CCIL | CCIL vs BC |',
+             '|---|---|---|---|---|---|']
+    for name, result in results.items():
+        summary = result['summary']
+        cells = [f"{summary[m]['mean']:.3f} ± {summary[m]['std']:.3f}"
+                 for m in ('expert', 'bc', 'noise_bc', 'ccil')]
+        change = result['ccil_vs_bc_relative']
+        lines.append(f"| {name} | {' | '.join(cells)} | "
+                     f"{'n/a' if change is None else f'{change * 100:+.1f} %'} |")
+    return '\n'.join(lines) + '\n'
+
+
+def main() -> None:
+    """Run the benchmark from the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--output', default='runs/ccil_benchmark')
+    parser.add_argument('--tasks', nargs='*', default=list(TASKS), choices=list(TASKS))
+    parser.add_argument('--seeds', type=int, default=3)
+    parser.add_argument('--episodes', type=int, default=16)
+    parser.add_argument('overrides', nargs='*', help='CCIL config key.sub=value overrides')
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    output = pathlib.Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for name in args.tasks:
+        results[name] = run_task(name, list(range(args.seeds)), args.episodes, output,
+                                 args.overrides)
+        temporary = output / '.results.json.tmp'
+        temporary.write_text(json.dumps(results, indent=2), encoding='utf-8')
+        temporary.replace(output / 'results.json')
+    (output / 'results.md').write_text(markdown(results), encoding='utf-8')
+    plot_benchmark(results, output / 'scores.png')
+    print(markdown(results))
+
+
+if __name__ == '__main__':
+    main()
