@@ -74,6 +74,7 @@ setup(
             'config/**/*.yaml',
             'urdf/*.urdf',
             'policies/**/*',
+            'motions/**/*.npz',
         ),
     ],
     install_requires=[

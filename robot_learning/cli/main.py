@@ -117,6 +117,11 @@ def _add_impedance(subparsers) -> None:
     add_impedance_parser(subparsers)
 
 
+def _add_motion(subparsers) -> None:
+    from robot_learning.cli.motion_commands import add_motion_parser
+    add_motion_parser(subparsers)
+
+
 def run_node(args: argparse.Namespace) -> int:
     """``robot-learning node``: run a node's main with the remaining arguments."""
     module_name, function_name = NODES[args.name].split(':')
@@ -131,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--log-level', default='INFO')
     subparsers = parser.add_subparsers(dest='command', required=True)
     for add in (_add_train, _add_export, _add_evaluate, _add_demo, _add_node, _add_bag,
-                _add_search, _add_impedance):
+                _add_search, _add_impedance, _add_motion):
         add(subparsers)
     return parser
 

@@ -57,6 +57,9 @@ class PolicyContract:
     provenance: dict = dataclasses.field(default_factory=dict)
     """How the policy was made: command, config, git revision, checkpoint, date."""
     version: int = CONTRACT_VERSION
+    motions: tuple[str, ...] = ()
+    """Reference motions of a motion-tracking policy (shipped names or ``.npz`` paths), in
+    the order of its training library; the policy node plays one from activation on."""
 
     @property
     def num_joints(self) -> int:

@@ -54,8 +54,9 @@ def build_contract(config: TrainConfig, provenance: dict) -> PolicyContract:
         control_dt=task.sim.sim_dt * task.sim.decimation, sim_dt=task.sim.sim_dt,
         command_ranges={'lin_vel_x': list(task.commands.lin_vel_x),
                         'lin_vel_y': list(task.commands.lin_vel_y),
-                        'ang_vel_yaw': list(task.commands.ang_vel_yaw)},
-        provenance=provenance)
+                        'ang_vel_yaw': list(task.commands.ang_vel_yaw)}
+        if hasattr(task, 'commands') else {},
+        motions=tuple(getattr(task, 'motions', ())), provenance=provenance)
 
 
 def export_bundle(run_dir: str | pathlib.Path, output: str | pathlib.Path,

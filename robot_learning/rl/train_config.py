@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 
+from robot_learning.config import ConfigError, from_dict
 from robot_learning.domain_randomization.config import RandomizationConfig
+from robot_learning.tasks.motion_tracking import MotionTaskConfig
 from robot_learning.tasks.velocity_tracking import VelocityTaskConfig
+
+TASK_CONFIGS = {'velocity_tracking': VelocityTaskConfig, 'motion_tracking': MotionTaskConfig}
+"""The config class of each ``task_type``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +51,9 @@ class NetworkConfig:
 class TrainConfig:
     """Everything ``robot-learning train`` needs."""
 
-    task: VelocityTaskConfig = VelocityTaskConfig()
+    task: VelocityTaskConfig | MotionTaskConfig = VelocityTaskConfig()
+    task_type: str = 'velocity_tracking'
+    """Which task ``task`` configures: a key of TASK_CONFIGS."""
     randomization: RandomizationConfig = RandomizationConfig()
     """Domain randomization of the task's dynamics: method, target box, update schedule."""
     ppo: PpoConfig = PpoConfig()
@@ -60,6 +67,23 @@ class TrainConfig:
     seed: int = 0
     torch_threads: int = 0
     """Threads for the PPO update; 0 means one per CPU core."""
+
+    def __post_init__(self) -> None:
+        """Build ``task`` (a mapping when read from YAML) as the config of ``task_type``."""
+        try:
+            cls = TASK_CONFIGS[self.task_type]
+        except KeyError:
+            raise ConfigError(f"task_type '{self.task_type}' is not a task; valid: "
+                              f"{', '.join(TASK_CONFIGS)}") from None
+        task = self.task
+        if isinstance(task, dict):
+            task = from_dict(cls, task, 'task')
+        elif not isinstance(task, cls):
+            if task != VelocityTaskConfig():
+                raise ConfigError(f'task is a {type(task).__name__}, but task_type '
+                                  f"'{self.task_type}' needs a {cls.__name__}")
+            task = cls()  # the untouched default of another task type
+        object.__setattr__(self, 'task', task)
 
 
 def runner_config(config: TrainConfig) -> dict:

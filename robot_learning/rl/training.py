@@ -21,6 +21,7 @@ from robot_learning.provenance import write_training_provenance
 from robot_learning.rl.runner import latest_checkpoint, TrainingRunner
 from robot_learning.rl.train_config import runner_config, TrainConfig
 from robot_learning.rl.vec_env import RslVecEnv
+from robot_learning.tasks.motion_tracking import MotionTrackingEnv
 from robot_learning.tasks.velocity_tracking import VelocityTrackingEnv
 
 LOG = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ def make_runner(config: TrainConfig, log_dir: str | None, progress: Callable | N
     randomizer = make_randomizer(config.randomization)
     rank, _, _ = distributed_rank()
     task = dataclasses.replace(config.task, seed=config.task.seed + rank)
-    env = VelocityTrackingEnv(task, randomizer=randomizer)
+    env_class = MotionTrackingEnv if config.task_type == 'motion_tracking' else VelocityTrackingEnv
+    env = env_class(task, randomizer=randomizer)
     schedule = None
     if randomizer is not None:
         schedule = RandomizationSchedule(

@@ -58,6 +58,7 @@ from std_msgs.msg import Bool, Empty, Float64, Float64MultiArray, String
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
+from robot_learning.motion_tracking.library import motion_inputs, MotionLibrary
 from robot_learning.paths import share_dir
 from robot_learning.policies.runtime import PolicyRuntime
 from robot_learning.policies.safety import (ACTIVE_STATES, Fault, SafetyConfig, SafetyInputs,
@@ -107,6 +108,8 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
                  'base tilt above this -> damping, floating-base robots only [rad]'),
     'max_target_rate': (_SAFETY.max_target_rate,
                         'largest target change in soft start and running [rad/s]'),
+    'motion': ('', 'reference motion a motion-tracking policy plays from activation on (one of '
+                   "the contract's motions); empty: the first"),
     'cmd_vel_timeout': (0.0, 'command falls back to zero when /cmd_vel is older [s]; 0: hold'),
     'auto_activate': (True, 'start the soft start by itself when idle and the inputs are fresh'),
     'autostart': (True, 'configure and activate the lifecycle node at start-up'),
@@ -251,6 +254,11 @@ class PolicyNode(LifecycleNode):
         self.publish_latency = self._param('publish_latency')
         self._last_action = np.zeros(contract.num_joints)
         self._default_pos = np.asarray(contract.default_joint_pos, dtype=float)
+        self.motions = MotionLibrary.load(contract.motions, robot) if contract.motions else None
+        self.motion_id = (self.motions.index(self._param('motion') or self.motions.names[0])
+                          if self.motions is not None else 0)
+        self._motion_steps = 0
+        """Policy steps since activation: the motion time is this times contract.control_dt."""
         self._create_entities()
         self.get_logger().info(
             f'configured: bundle {self.runtime.bundle}, robot {robot.name}, {self.mode} mode at '
@@ -402,6 +410,7 @@ class PolicyNode(LifecycleNode):
         if not self.safety.activate(self._joint_pos):
             return False, 'the measured joint positions are not finite'
         self._last_action = np.zeros(len(self.joint_names))
+        self._motion_steps = 0
         self._log_transition(SafetyState.IDLE)
         self._publish_status()
         return True, 'soft start'
@@ -490,6 +499,7 @@ class PolicyNode(LifecycleNode):
         targets = safety.step(inputs, policy_target)
         if action is not None and safety.state == SafetyState.RUNNING:
             self._last_action = action
+            self._motion_steps += 1
         if targets is not None:
             self._publish_command(targets)
         self._log_transition(previous)
@@ -518,11 +528,17 @@ class PolicyNode(LifecycleNode):
                 'cmd_vel', -np.inf)) > self.cmd_vel_timeout:
             command = np.zeros(3)
         lin_vel = self._odom_vel if self.needs_odometry else np.zeros(3)
+        phase = reference = None
+        if self.motions is not None:
+            phase, reference = motion_inputs(
+                self.motions, np.array([self.motion_id]),
+                np.array([self._motion_steps * self.runtime.contract.control_dt]))
         return ObservationInputs(
             base_quat=self._imu_quat[None], base_lin_vel=lin_vel[None],
             base_ang_vel=self._imu_gyro[None], joint_pos=self._joint_pos[None],
             joint_vel=self._joint_vel[None], default_joint_pos=self._default_pos,
-            command=command[None], last_action=self._last_action[None])
+            command=command[None], last_action=self._last_action[None],
+            motion_phase=phase, reference_joint_pos=reference)
 
     def _publish_command(self, targets: np.ndarray) -> None:
         if self.command_type == 'array':

@@ -37,6 +37,10 @@ class ObservationInputs:
     """(N, 3) velocity command (forward [m/s], lateral [m/s], yaw rate [rad/s])."""
     last_action: np.ndarray
     """(N, J) the previous raw policy action."""
+    motion_phase: np.ndarray | None = None
+    """(N, 1) progress through the reference motion in [0, 1] (motion tracking only)."""
+    reference_joint_pos: np.ndarray | None = None
+    """(N, J) reference joint positions at the current motion time [rad] (motion tracking)."""
 
 
 def base_lin_vel(inputs: ObservationInputs) -> np.ndarray:
@@ -74,6 +78,23 @@ def last_action(inputs: ObservationInputs) -> np.ndarray:
     return inputs.last_action
 
 
+def motion_phase(inputs: ObservationInputs) -> np.ndarray:
+    """Return the phase of the reference motion in [0, 1], (N, 1)."""
+    return _required(inputs.motion_phase, 'motion_phase')
+
+
+def reference_joint_pos(inputs: ObservationInputs) -> np.ndarray:
+    """Return the reference joint positions relative to the default pose [rad], (N, J)."""
+    return _required(inputs.reference_joint_pos, 'reference_joint_pos') - inputs.default_joint_pos
+
+
+def _required(value: np.ndarray | None, name: str) -> np.ndarray:
+    if value is None:
+        raise ValueError(f"observation term '{name}' needs a reference motion, and the "
+                         'observation inputs hold none')
+    return value
+
+
 TERMS: dict[str, Callable[[ObservationInputs], np.ndarray]] = {
     'base_lin_vel': base_lin_vel,
     'base_ang_vel': base_ang_vel,
@@ -82,6 +103,8 @@ TERMS: dict[str, Callable[[ObservationInputs], np.ndarray]] = {
     'joint_pos_rel': joint_pos_rel,
     'joint_vel': joint_vel,
     'last_action': last_action,
+    'motion_phase': motion_phase,
+    'reference_joint_pos': reference_joint_pos,
 }
 """Every observation term by name."""
 
@@ -99,7 +122,10 @@ class ObservationTerm:
 
 def term_size(name: str, num_joints: int) -> int:
     """Width of term ``name`` for a robot with ``num_joints`` joints."""
-    return num_joints if name in ('joint_pos_rel', 'joint_vel', 'last_action') else 3
+    if name == 'motion_phase':
+        return 1
+    return num_joints if name in ('joint_pos_rel', 'joint_vel', 'last_action',
+                                  'reference_joint_pos') else 3
 
 
 def compute_observation(terms: tuple[ObservationTerm, ...], inputs: ObservationInputs,

@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``robot-learning motion generate|evaluate|collect``: argument parsing and handlers.
+
+``add_motion_parser(subparsers)`` registers the ``motion`` command on the main parser; each
+handler takes the parsed arguments and returns the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+
+from rich.console import Console
+from rich.table import Table
+
+CONSOLE = Console()
+HANDLERS = 'robot_learning.cli.motion_commands'
+
+
+def add_motion_parser(subparsers) -> None:
+    """Register ``motion generate``, ``motion evaluate`` and ``motion collect``."""
+    parser = subparsers.add_parser(
+        'motion', help='humanoid motion tracking: reference motions, evaluation, clips')
+    commands = parser.add_subparsers(dest='motion_command', required=True)
+
+    generate = commands.add_parser(
+        'generate', help='write the shipped reference motions (keyframes -> .npz)')
+    generate.add_argument('--output', default=None,
+                          help='folder (default: motions/<robot>/ in the share folder)')
+    generate.set_defaults(handler=f'{HANDLERS}:run_generate')
+
+    evaluate = commands.add_parser(
+        'evaluate', help='play every motion of a bundle in simulation; ASAP tracking metrics')
+    evaluate.add_argument('bundle', help='policy bundle folder')
+    evaluate.add_argument('--backend', default='mujoco', help='simulator engine')
+    evaluate.add_argument('--reality', default='',
+                          help='reality config to evaluate on (overrides --backend)')
+    evaluate.add_argument('--motions', nargs='*', default=[],
+                          help="motions to play (default: the contract's)")
+    evaluate.add_argument('--report', default=None, help='JSON report to write')
+    evaluate.set_defaults(handler=f'{HANDLERS}:run_evaluate')
+
+    collect = commands.add_parser(
+        'collect', help='deploy a bundle over ROS 2 on a reality; one trajectory clip per '
+                        'motion (bag -> .npz), scored against the reference')
+    collect.add_argument('bundle', help='policy bundle folder')
+    collect.add_argument('--reality', default='humanoid_pybullet_nominal',
+                         help='reality config of the "real robot"')
+    collect.add_argument('--output', required=True, help='folder for the clips and bags')
+    collect.add_argument('--motions', nargs='*', default=[],
+                         help="motions to play (default: the contract's)")
+    collect.add_argument('--repeats', type=int, default=1, help='clips per motion')
+    collect.add_argument('--domain-id', type=int, default=70, help='ROS_DOMAIN_ID of the run')
+    collect.set_defaults(handler=f'{HANDLERS}:run_collect')
+
+
+def print_tracking(title: str, per_motion: dict, mean: dict) -> None:
+    """Print one row per motion (or clip) and the mean."""
+    table = Table(title=title)
+    keys = list(mean)
+    table.add_column('motion')
+    for key in keys:
+        table.add_column(key, justify='right')
+    for name, metrics in [*per_motion.items(), ('mean', mean)]:
+        table.add_row(name, *(f'{metrics[key]:.3f}' for key in keys))
+    CONSOLE.print(table)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    """``robot-learning motion generate``."""
+    from robot_learning.motion_tracking.motions import write_motions
+    for path in write_motions(pathlib.Path(args.output) if args.output else None):
+        CONSOLE.print(f'wrote {path}')
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """``robot-learning motion evaluate``."""
+    from robot_learning.motion_tracking.evaluation import (evaluate_tracking,
+                                                           TrackingEvaluationConfig)
+    report = evaluate_tracking(args.bundle, TrackingEvaluationConfig(
+        backend=args.backend, reality=args.reality, motions=tuple(args.motions)))
+    print_tracking(f'{args.bundle} on {args.reality or args.backend}', report['motions'],
+                   report['metrics'])
+    if args.report:
+        path = pathlib.Path(args.report)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f'.{path.name}.tmp')
+        tmp.write_text(json.dumps(report, indent=2, default=str), encoding='utf-8')
+        tmp.replace(path)
+        CONSOLE.print(f'report: {path}')
+    return 0
+
+
+def run_collect(args: argparse.Namespace) -> int:
+    """``robot-learning motion collect``."""
+    from robot_learning.ros.motion_clips import collect_motion_clips
+    report = collect_motion_clips(args.bundle, args.reality, args.output,
+                                  tuple(args.motions), args.domain_id, args.repeats)
+    print_tracking(f'{args.bundle} on {args.reality} over ROS 2', report['per_clip'],
+                   report['metrics'])
+    CONSOLE.print(f"clips: {', '.join(clip['path'] for clip in report['clips'])}")
+    return 0
