@@ -164,7 +164,7 @@ def _export_bag(path: pathlib.Path, robot: RobotSpec,
         raise ClipError(f'{path}: exporting a bag needs the control period')
     trajectories, report = export_bag(path, robot.joint_names, control_dt, robot.name,
                                       on_gap='split', hold_targets=True)
-    missing = [topic for topic in report.get('missing_topics', ())]
+    missing = list(report.get('missing_topics', ()))
     if not trajectories:
         raise ClipError(f'{path}: no usable data (missing topics: {missing or "none"})')
     return trajectories
@@ -185,11 +185,11 @@ def check_trajectory(trajectory: Trajectory, robot: RobotSpec,
         lacking = [n for n in robot.joint_names if n not in trajectory.joint_names]
         detail = (f'unknown {extra}; ' if extra else '') + (
             f'missing {lacking}' if lacking else 'same names in another order')
-        raise ClipError(f"{where}: joint names (topic /joint_states) do not match robot "
+        raise ClipError(f'{where}: joint names (topic /joint_states) do not match robot '
                         f"'{robot.name}': {detail}")
     if control_dt is not None and abs(trajectory.control_dt - control_dt) > 1e-9:
         raise ClipError(f'{where}: control period {trajectory.control_dt} s differs from the '
-                        f'simulator\'s {control_dt} s')
+                        f"simulator's {control_dt} s")
     for name in REQUIRED_FIELDS:
         values = getattr(trajectory, name)
         bad = ~np.isfinite(values.reshape(values.shape[0], -1)).all(axis=1)

@@ -207,4 +207,3 @@ class DeltaActionEnv:
         for name in vars(state):
             getattr(state, name)[done] = getattr(fresh, name)
         return state
-

@@ -39,7 +39,13 @@ class BodyKinematics:
 
     def positions(self, base_pos: np.ndarray, base_quat: np.ndarray,
                   joint_pos: np.ndarray) -> np.ndarray:
-        """Return world body positions (N, B, 3) [m] for base pose (N, 3), (N, 4), joints (N, J)."""
+        """Return the world position of every body, shape (N, B, 3) [m].
+
+        Args:
+            base_pos: (N, 3) [m].
+            base_quat: (N, 4) (w, x, y, z).
+            joint_pos: (N, J) [rad].
+        """
         model, data, layout = self.model, self.data, self.layout
         count = joint_pos.shape[0]
         out = np.empty((count, self.num_bodies, 3))

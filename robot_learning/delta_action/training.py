@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import io
 import pathlib
+import tempfile
 from typing import Callable
 
 import torch
@@ -60,11 +61,23 @@ def fit_delta_action(config: DeltaConfig, clips: ClipSet, output: str | pathlib.
 def model_from_runner(runner: TrainingRunner, env: DeltaActionEnv, config: DeltaConfig,
                       metadata: dict) -> DeltaActionModel:
     """Return the runner's deterministic actor (normalization included) as a model."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        staging = pathlib.Path(runner.log_dir or '.') / '.export'
-        staging.mkdir(parents=True, exist_ok=True)
-        runner.export_policy_to_jit(str(staging), 'actor.pt')
-    actor = torch.jit.load(str(staging / 'actor.pt'), map_location='cpu')
+    with tempfile.TemporaryDirectory() as staging, contextlib.redirect_stdout(io.StringIO()):
+        runner.export_policy_to_jit(staging, 'actor.pt')
+        actor = torch.jit.load(str(pathlib.Path(staging) / 'actor.pt'), map_location='cpu')
     actor.eval()
     return DeltaActionModel(actor, env.robot, config.delta_scale, config.clip_delta, env.mask,
                             metadata)
+
+
+def model_from_checkpoint(config: DeltaConfig, clips: ClipSet, checkpoint: str | pathlib.Path,
+                          output: str | pathlib.Path) -> DeltaActionModel:
+    """Rebuild the model of a delta-action PPO checkpoint (``output/run/model_<it>.pt``)."""
+    small = dataclasses.replace(config, num_envs=1)
+    runner = make_delta_runner(small, clips, None)
+    runner.load(str(checkpoint), map_location='cpu')
+    model = model_from_runner(runner, runner.env.env, config, {
+        'horizon_steps': clips.horizon, 'iterations': int(runner.current_learning_iteration),
+        'clips': clips.num_clips, 'sources': list(clips.sources), 'config': to_dict(config),
+        'checkpoint': str(checkpoint)})
+    model.save(output)
+    return model

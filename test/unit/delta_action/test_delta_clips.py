@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Recorded data -> clips: counts, and the errors for bad input (topic, clip and time named)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from robot_learning.data.bag_io import BagWriter, typestore
+from robot_learning.data.trajectory import ARRAY_FIELDS, Trajectory
+from robot_learning.delta_action.clips import ClipError, load_clips, load_trajectories
+from robot_learning.robots.registry import load_robot
+
+DT = 0.02
+
+
+@pytest.fixture(scope='module')
+def robot():
+    return load_robot('quadruped')
+
+
+def _trajectory(robot, steps: int, joint_names=None, missing=()) -> Trajectory:
+    names = tuple(joint_names or robot.joint_names)
+    t = np.arange(steps) * DT
+    joints = len(names)
+    arrays = {
+        'time': t, 'joint_pos': np.tile(robot.default_joint_pos[:joints], (steps, 1)),
+        'joint_vel': np.zeros((steps, joints)), 'joint_effort': np.zeros((steps, joints)),
+        'base_pos': np.tile([0.0, 0.0, 0.3], (steps, 1)),
+        'base_quat': np.tile([1.0, 0.0, 0.0, 0.0], (steps, 1)),
+        'base_lin_vel': np.zeros((steps, 3)), 'base_ang_vel': np.zeros((steps, 3)),
+        'actions': np.tile(robot.default_joint_pos[:joints], (steps, 1)),
+        'commands': np.zeros((steps, 3))}
+    for name in missing:
+        arrays[name] = np.full_like(arrays[name], np.nan)
+    return Trajectory(**arrays, robot='quadruped', joint_names=names, control_dt=DT,
+                      source='test', missing=tuple(missing))
+
+
+def test_clip_count_and_recorded_state(robot, tmp_path):
+    path = _trajectory(robot, 30).save(tmp_path / 'a.npz')
+    clips = load_clips([path, path], robot, horizon=10, control_dt=DT)
+    # 30 samples hold 30 - 10 = 20 clips of 10 steps (11 states); two files -> 40.
+    assert clips.num_clips == 40
+    assert clips.starts[19] == 19 and clips.starts[20] == 30
+    assert clips.names[30] == 'a.npz@0.00s'
+    # Start times 0.2 s (10 steps) apart, never across the file boundary.
+    np.testing.assert_array_equal(clips.spaced_starts(10), [0, 10, 30, 40])
+    state = clips.state(np.array([3]))
+    np.testing.assert_allclose(state.base_pos, [[0.0, 0.0, 0.3]])
+
+
+def test_missing_topic_is_named(robot, tmp_path):
+    path = _trajectory(robot, 30, missing=('base_pos', 'base_lin_vel')).save(tmp_path / 'b.npz')
+    with pytest.raises(ClipError, match=r'b\.npz.*lacks topic\(s\) /odom \(fields base_pos, '
+                                        r'base_lin_vel\)'):
+        load_clips([path], robot, horizon=10, control_dt=DT)
+
+
+def test_joint_names_that_do_not_match_the_robot(robot, tmp_path):
+    names = list(robot.joint_names)
+    names[4] = 'FR_knee'
+    path = _trajectory(robot, 30, joint_names=names).save(tmp_path / 'c.npz')
+    with pytest.raises(ClipError, match=r'c\.npz.*joint names \(topic /joint_states\) do not '
+                                        r"match robot 'quadruped': unknown \['FR_knee'\]; "
+                                        r"missing \['FR_thigh_joint'\]"):
+        load_clips([path], robot, horizon=10, control_dt=DT)
+
+
+def test_clip_shorter_than_the_horizon(robot, tmp_path):
+    path = _trajectory(robot, 30).save(tmp_path / 'short.npz')
+    with pytest.raises(ClipError, match=r'short\.npz.*clip of 30 samples \(0\.58 s, '
+                                        r't=0\.00\.\.0\.58 s\) is shorter than the horizon of '
+                                        r'50 steps \(1\.00 s\)'):
+        load_clips([path], robot, horizon=50, control_dt=DT)
+
+
+def test_non_finite_samples_name_topic_and_time(robot, tmp_path):
+    trajectory = _trajectory(robot, 30)
+    arrays = {name: getattr(trajectory, name).copy() for name in ARRAY_FIELDS}
+    arrays['joint_vel'][7, 2] = np.nan
+    metadata = {'format_version': 1, 'robot': 'quadruped',
+                'joint_names': list(robot.joint_names), 'control_dt': DT, 'source': 'x',
+                'missing': []}
+    path = tmp_path / 'nan.npz'
+    np.savez(path, metadata=np.array(json.dumps(metadata)), **arrays)
+    with pytest.raises(ClipError, match=r'nan\.npz: non-finite joint_vel \(topic /joint_states\)'
+                                        r' at sample 7 \(t=0\.140 s\)'):
+        load_clips([path], robot, horizon=10, control_dt=DT)
+
+
+def test_a_bag_without_odometry_is_refused(robot, tmp_path):
+    types = typestore().types
+    path = tmp_path / 'no_odom'
+    with BagWriter(path) as bag:
+        bag.add_topic('/joint_states', 'sensor_msgs/msg/JointState')
+        bag.add_topic('/joint_commands', 'std_msgs/msg/Float64MultiArray')
+        for k in range(40):
+            stamp = 10 ** 9 + k * 20_000_000
+            header = types['std_msgs/msg/Header'](
+                stamp=types['builtin_interfaces/msg/Time'](sec=stamp // 10 ** 9,
+                                                           nanosec=stamp % 10 ** 9),
+                frame_id='')
+            bag.write_message('/joint_states', stamp, types['sensor_msgs/msg/JointState'](
+                header=header, name=list(robot.joint_names),
+                position=robot.default_joint_pos.astype(float),
+                velocity=np.zeros(12), effort=np.zeros(12)))
+            layout = types['std_msgs/msg/MultiArrayLayout'](dim=[], data_offset=0)
+            bag.write_message('/joint_commands', stamp + 1000, types[
+                'std_msgs/msg/Float64MultiArray'](layout=layout,
+                                                  data=robot.default_joint_pos.astype(float)))
+    with pytest.raises(ClipError, match=r'no_odom.*lacks topic\(s\) /imu/data \(or /odom\), '
+                                        r'/odom'):
+        load_trajectories([path], robot, control_dt=DT)
