@@ -64,7 +64,8 @@ def _setup(args: argparse.Namespace):
     from robot_learning.robots.registry import load_robot
     config = load_config(DeltaConfig, args.config, getattr(args, 'overrides', ()))
     robot = load_robot(config.robot)
-    clips = load_clips(args.clips, robot, config.steps(config.horizon_s), config.control_dt)
+    clips = load_clips(args.clips, robot, config.steps(config.horizon_s), config.control_dt,
+                       config.max_tilt)
     return config, robot, clips
 
 

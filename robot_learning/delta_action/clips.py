@@ -21,6 +21,7 @@ import numpy as np
 from robot_learning.data.trajectory import Trajectory, TrajectoryError
 from robot_learning.robots.spec import RobotSpec
 from robot_learning.sim.base import SimState
+from robot_learning.tasks.rotations import projected_gravity
 
 REQUIRED_FIELDS = ('joint_pos', 'joint_vel', 'base_pos', 'base_quat', 'base_lin_vel',
                    'base_ang_vel', 'actions')
@@ -239,7 +240,34 @@ def make_clip_set(trajectories: Sequence[Trajectory], horizon: int) -> ClipSet:
                    control_dt=first.control_dt, sources=tuple(sources))
 
 
+def cut_at_fall(trajectory: Trajectory, max_tilt: float) -> Trajectory:
+    """Return the samples before the base first tilts more than ``max_tilt`` [rad].
+
+    After a fall the policy node is in damping and the data no longer shows the policy's
+    actions acting on a standing robot. The whole trajectory when it never tilts that far.
+    """
+    tilt = np.arccos(np.clip(-projected_gravity(trajectory.base_quat)[:, 2], -1.0, 1.0))
+    over = np.flatnonzero(tilt > max_tilt)
+    return trajectory if over.size == 0 else trajectory.segment(0, int(over[0]))
+
+
 def load_clips(paths: Sequence[str | os.PathLike], robot: RobotSpec, horizon: int,
-               control_dt: float | None = None) -> ClipSet:
-    """Load, check and cut recorded data into clips of ``horizon`` steps."""
-    return make_clip_set(load_trajectories(paths, robot, control_dt), horizon)
+               control_dt: float | None = None, max_tilt: float = 0.0) -> ClipSet:
+    """Load, check and cut recorded data into clips of ``horizon`` steps.
+
+    With ``max_tilt`` > 0 each trajectory ends before its first fall (``cut_at_fall``); a part
+    left shorter than the horizon is dropped (a recording that is too short from the start is
+    an error).
+    """
+    trajectories = load_trajectories(paths, robot, control_dt)
+    if max_tilt > 0:
+        kept = []
+        for trajectory in trajectories:
+            cut = cut_at_fall(trajectory, max_tilt)
+            if len(cut) == len(trajectory) or len(cut) > horizon:
+                kept.append(cut)
+        if not kept:
+            raise ClipError(f'every recording falls (base tilt > {max_tilt} rad) within the '
+                            f'first {horizon} steps: no clip left')
+        trajectories = kept
+    return make_clip_set(trajectories, horizon)

@@ -117,6 +117,9 @@ class DeltaConfig:
     """Episode length of delta-action training and of open-loop evaluation [s]."""
     eval_horizons_s: tuple[float, ...] = (0.25, 0.5, 1.0)
     """Open-loop error reported after these replay lengths [s] (paper Table III)."""
+    max_tilt: float = 0.8
+    """Recordings are cut where the base first tilts more than this [rad] (a fall); 0 keeps
+    everything."""
     clip_stride_s: float = 0.5
     """Spacing of the start times of the fixed evaluation / SysID clips [s]."""
     delta_scale: float = 1.0

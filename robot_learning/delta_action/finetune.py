@@ -83,9 +83,10 @@ def finetune(pretrained_run: str | pathlib.Path, output_run: str | pathlib.Path,
     if model is not None:
         env = runner.env.env
         transform = DeltaActionTransform(model, env.num_envs)
+        steps = getattr(env, 'episode_steps', env.episode_length)
 
         def aligned(state, targets: np.ndarray) -> np.ndarray:
-            transform.reset(np.flatnonzero(env.episode_steps == 0))
+            transform.reset(np.flatnonzero(steps == 0))  # a new episode: no previous delta
             return transform(state, targets)
 
         env.set_action_transform(aligned)

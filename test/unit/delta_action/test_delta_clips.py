@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Recorded data -> clips: counts, and the errors for bad input (topic, clip and time named)."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -48,6 +49,20 @@ def test_clip_count_and_recorded_state(robot, tmp_path):
     np.testing.assert_array_equal(clips.spaced_starts(10), [0, 10, 30, 40])
     state = clips.state(np.array([3]))
     np.testing.assert_allclose(state.base_pos, [[0.0, 0.0, 0.3]])
+
+
+def test_recordings_are_cut_at_a_fall(robot, tmp_path):
+    trajectory = _trajectory(robot, 40)
+    quat = trajectory.base_quat.copy()
+    angle = np.where(np.arange(40) >= 25, 1.0, 0.1)  # tilted 1 rad about x from sample 25
+    quat[:, 0], quat[:, 1] = np.cos(angle / 2), np.sin(angle / 2)
+    fallen = dataclasses.replace(trajectory, base_quat=quat).save(tmp_path / 'fall.npz')
+    clips = load_clips([fallen], robot, horizon=10, control_dt=DT, max_tilt=0.8)
+    assert clips.num_clips == 25 - 10  # samples 0..24 kept
+    assert load_clips([fallen], robot, horizon=10, control_dt=DT).num_clips == 30
+    with pytest.raises(ClipError, match=r'every recording falls \(base tilt > 0\.8 rad\) within '
+                                        r'the first 30 steps'):
+        load_clips([fallen], robot, horizon=30, control_dt=DT, max_tilt=0.8)
 
 
 def test_missing_topic_is_named(robot, tmp_path):
