@@ -112,7 +112,7 @@ def record_motion(bundle: pathlib.Path, reality: str, motion: str, duration: flo
             time.sleep(0.1)
         processes['policy_node'] = start_node('robot_learning.ros.policy_node', {
             'bundle': str(bundle), 'auto_activate': True, 'mode': 'lockstep',
-            'watchdog_periods': 15.0, 'soft_start_duration': SOFT_START_S, 'motion': motion},
+            'watchdog_periods': 50.0, 'soft_start_duration': SOFT_START_S, 'motion': motion},
             env, output / 'policy_node.log')
         with rclpy.init():
             operator = Operator(((duration + 1.0, 0.0, 0.0, 0.0),))

@@ -180,6 +180,8 @@ class MotionTrackingEnv:
         self.reward_names = [f.name for f in dataclasses.fields(TrackingRewardWeights)
                              if getattr(config.rewards, f.name) != 0.0]
         self.action_transform: ActionTransform | None = None
+        self.body_pos: np.ndarray
+        """(N, B, 3) tracked-body positions of the current state [m]."""
 
         num_envs, num_joints = self.num_envs, self.num_actions
         self.episode_length = np.zeros(num_envs, dtype=np.int64)
@@ -198,10 +200,10 @@ class MotionTrackingEnv:
         self.sampled_dynamics = np.zeros((num_envs, num_randomized))
         self.sample_tags = np.zeros(num_envs, dtype=np.int64)
         self.nonfinite_resets = 0
-        self.body_pos = np.zeros((num_envs, len(names), 3))
-        """(N, B, 3) tracked-body positions of the current state [m]."""
         self._reset_envs(np.arange(num_envs))
         self.state = self.backend.get_state()
+        self.body_pos = self.kinematics.positions(self.state.base_pos, self.state.base_quat,
+                                                  self.state.joint_pos)
         self.observations = self._observe(self.state)
 
     # -- public API -------------------------------------------------------------------------
