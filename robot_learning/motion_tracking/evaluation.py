@@ -123,7 +123,7 @@ def evaluate_tracking(bundle: str | pathlib.Path, config: TrackingEvaluationConf
         actions = runtime.act(runtime.observe(inputs))
         env.step(actions)
     per_motion = {}
-    for index, name in enumerate(motions):
+    for index, name in enumerate(library.names):
         frames = steps[index]
         per_motion[name] = rollout_metrics(
             library, env.kinematics, name, np.arange(frames) * env.dt,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 
 import numpy as np
 
@@ -71,7 +72,9 @@ class MotionLibrary:
         return cls([load_motion(source, robot) for source in sources])
 
     def index(self, name: str) -> int:
-        """Index of the motion called ``name``; MotionError lists the valid names."""
+        """Index of the motion called ``name`` (or loaded from the ``.npz`` path ``name``)."""
+        if name.endswith('.npz'):
+            name = pathlib.Path(name).stem
         if name not in self.names:
             raise MotionError(f"unknown motion '{name}'; this library holds "
                               f"{', '.join(self.names)}")

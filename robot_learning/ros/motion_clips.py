@@ -57,7 +57,8 @@ def collect_motion_clips(bundle: str | pathlib.Path, reality: str, output: str |
     library = MotionLibrary.load(contract.motions, robot)
     kinematics = BodyKinematics(robot, library.body_names)
     clips, per_clip = [], {}
-    for name in motions or contract.motions:
+    for source in motions or contract.motions:
+        name = library.names[library.index(source)]
         duration = float(library.durations[library.index(name)])
         for repeat in range(repeats):
             clip = f'{name}_{repeat}'
