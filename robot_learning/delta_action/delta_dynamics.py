@@ -166,7 +166,7 @@ def fit_delta_dynamics(config: DeltaConfig, clips: ClipSet,
             loss.backward()
             optimizer.step()
             if progress is not None:
-                progress(iteration, float(loss), steps)
+                progress(iteration, loss.item(), steps)
     finally:
         backend.close()
     model.eval()
