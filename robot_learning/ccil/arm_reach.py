@@ -2,16 +2,16 @@
 """CCIL task: the project 7-DoF arm reaching a random goal, scripted operational-space expert.
 
 State (20,) = joint positions relative to the home pose (7) [rad], joint velocities (7)
-[rad/s], peg-tip position (3) and goal position (3) in the base frame [m]. Action (7,) = joint
-target offsets from the home pose in action units (target = home + 0.1 action [rad]). Goals
-are drawn uniformly in a box in front of the arm. The expert is resolved-rate operational-space
-control: tip velocity v = clip(k (goal - tip), v_max), joint velocity dq = J^T (J J^T +
-lambda^2 I)^-1 v plus a null-space pull toward the home posture (J = peg-tip Jacobian from
-``mj_jacSite``), target = q + dq * lead + g(q) / k_p (gravity torque from ``mj_rne``
-over the PD stiffness, so the position-controlled joints do not sag). Reward: 1 for every step with the tip within
+[rad/s], peg-tip position (3) and goal position (3) in the base frame [m]; the tip position
+comes from forward kinematics of the measured joint angles. Action (7,) = joint target offsets
+from the home pose in action units (target = home + 0.1 action [rad]). Goals are drawn
+uniformly in a box in front of the arm. The expert is resolved-rate operational-space control:
+tip velocity v = clip(k (goal - tip), v_max), joint velocity dq = J^T (J J^T + lambda^2 I)^-1 v
+plus a null-space pull toward the home posture (J = peg-tip Jacobian from ``mj_jacSite``),
+target = q + dq * lead + g(q) / k_p (gravity torque from ``mj_rne`` over the PD stiffness, so
+the position-controlled joints do not sag). Reward: 1 for every step with the tip within
 ``SUCCESS_RADIUS`` of the goal; score = 1 when the tip is within it at the end of the episode
-(success rate over episodes). Pushes kick every joint velocity by U(-v, v) [rad/s]. The tip position in the state comes
-from forward kinematics of the measured joint angles.
+(success rate over episodes). Pushes kick every joint velocity by U(-v, v) [rad/s].
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ TIP_SITE = 'contact_peg_tip'
 GOAL_LOW = np.array([0.40, -0.30, 0.15])
 GOAL_HIGH = np.array([0.70, 0.30, 0.45])
 """Goal box in the base frame [m]."""
-SUCCESS_RADIUS = 0.03
+SUCCESS_RADIUS = 0.05
 """[m]"""
 EPISODE_S = 3.0
 GAIN = 4.0

@@ -51,9 +51,8 @@ def augment(demos: Demonstrations, config: CCILConfig = CCILConfig()) -> Augment
     generated = generate_labels(model, states, actions, following, config.labels)
     keep, filter_report = trusted(model, generated, config.filter)
     report = {'transitions': len(states), 'dynamics': fit_report,
-              'labels': {'converged': len(generated), 'requested': _requested(len(states),
-                                                                               config),
-                         **filter_report}}
+              'labels': {'converged': len(generated),
+                         'requested': _requested(len(states), config), **filter_report}}
     return Augmentation(model, generated, keep, report)
 
 

@@ -48,7 +48,7 @@ class _Scale(nn.Module):
 
 
 def mlp(sizes: list[int], spectral_bound: float | None = None) -> nn.Sequential:
-    """ReLU MLP with linear output; with ``spectral_bound`` K every layer's norm is K."""
+    """Build a ReLU MLP with linear output; with ``spectral_bound`` K every layer's norm is K."""
     layers: list[nn.Module] = []
     for index, (width_in, width_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         linear = nn.Linear(width_in, width_out)
@@ -150,7 +150,23 @@ class DynamicsModel(nn.Module):
             return self.normalised_output(row[None])[0] * ratio
 
         jacobian = torch.func.vmap(torch.func.jacrev(step))(z) + identity
-        return torch.linalg.matrix_norm(jacobian, ord=2)
+        return torch.linalg.matrix_norm(jacobian, ord=2).detach()
+
+
+def _converge_spectral_norms(model: DynamicsModel, iterations: int = 30) -> None:
+    """Run power iterations until each layer's sigma estimate is converged.
+
+    ``spectral_norm`` does one power iteration per training forward pass, so right after the
+    last optimiser step its sigma may still trail the true largest singular value and K W/sigma
+    would exceed K slightly; each access of ``weight`` in training mode does one more.
+    """
+    if model.config.lipschitz != 'spectral':
+        return
+    model.train()
+    with torch.no_grad():
+        for _ in range(iterations):
+            for layer in linear_layers(model.network):
+                layer.weight  # noqa: B018 (one power iteration per access)
 
 
 def lipschitz_penalty(model: DynamicsModel, z: torch.Tensor, config: DynamicsConfig,
@@ -199,6 +215,7 @@ def fit_dynamics(states: np.ndarray, actions: np.ndarray, following: np.ndarray,
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
+    _converge_spectral_norms(model)
     model.eval()
     with torch.no_grad():
         mse = float(torch.mean((model.normalised_output(z_all) - target) ** 2))

@@ -134,7 +134,7 @@ def solve_state(residual: Residual, actions: torch.Tensor, targets: torch.Tensor
 
 def backtrack_labels(model, states: np.ndarray, actions: np.ndarray,
                      config: LabelConfig = LabelConfig()) -> Labels:
-    """BackTrack labels for expert samples (N, S), (N, A); drops unconverged Newton solves."""
+    """Return BackTrack labels for expert samples (N, S), (N, A) (unconverged ones dropped)."""
     s = torch.as_tensor(states, dtype=torch.float32)
     a = torch.as_tensor(actions, dtype=torch.float32)
     solved, error = solve_state(model, a, s, model.state_scale, config.solver,

@@ -87,7 +87,7 @@ class Task(abc.ABC):
 
     def score(self, returns: np.ndarray, final_states: np.ndarray,
               failed: np.ndarray) -> np.ndarray:
-        """Per-episode score (N,) from the summed rewards (default: the return)."""
+        """Map the summed rewards (N,) to per-episode scores (default: unchanged)."""
         return returns
 
     def close(self) -> None:

@@ -17,9 +17,9 @@ TYPES = bag_io.typestore().types
 
 def _demos(**changes) -> Demonstrations:
     rng = np.random.default_rng(0)
-    fields = dict(states=(rng.normal(size=(5, 3)), rng.normal(size=(4, 3))),
-                  actions=(rng.normal(size=(5, 2)), rng.normal(size=(4, 2))),
-                  robot='arm', control_dt=0.02, source='test.npz')
+    fields = {'states': (rng.normal(size=(5, 3)), rng.normal(size=(4, 3))),
+              'actions': (rng.normal(size=(5, 2)), rng.normal(size=(4, 2))),
+              'robot': 'arm', 'control_dt': 0.02, 'source': 'test.npz'}
     fields.update(changes)
     return Demonstrations(**fields)
 
@@ -71,7 +71,7 @@ def test_an_unknown_robot_is_refused():
 def test_a_trajectory_file_is_not_taken_for_demonstrations(tmp_path):
     path = tmp_path / 'other.npz'
     np.savez(path, joint_pos=np.zeros((3, 2)))
-    with pytest.raises(DemonstrationError, match=r"other.npz: not a demonstration file"):
+    with pytest.raises(DemonstrationError, match='other.npz: not a demonstration file'):
         load_demonstrations(path)
 
 
