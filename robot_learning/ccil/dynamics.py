@@ -171,7 +171,7 @@ def _converge_spectral_norms(model: DynamicsModel, iterations: int = 30) -> None
 
 def lipschitz_penalty(model: DynamicsModel, z: torch.Tensor, config: DynamicsConfig,
                       generator: torch.Generator | None = None) -> torch.Tensor:
-    """Sampled hinge mean relu(|y(z + d) - y(z)| - K |d|) in normalised units (scalar)."""
+    """Return the sampled hinge mean relu(|y(z + d) - y(z)| - K |d|), normalised units."""
     samples = config.penalty_samples
     base = model.normalised_output(z).repeat(samples, 1)
     noise = torch.randn((samples * z.shape[0], z.shape[1]), generator=generator)

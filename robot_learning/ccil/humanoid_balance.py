@@ -81,7 +81,7 @@ class HumanoidBalanceTask(Task):
         return np.ones(self.spec.num_joints)
 
     def reset(self) -> np.ndarray:
-        """Default pose at rest; return (N, 51) states."""
+        """Reset to the default pose at rest; return (N, 51) states."""
         self.backend.reset(np.arange(self.num_envs))
         self.fallen[:] = False
         return self._states()[0]

@@ -29,7 +29,7 @@ def _true_next(states: np.ndarray, actions: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope='module')
 def labelled():
-    """A model fitted without a Lipschitz constraint, and BackTrack labels with true errors."""
+    """Fit a model without a Lipschitz constraint; return it, BackTrack labels, true errors."""
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     states, actions = rng.uniform(-1, 1, (2000, 1)), rng.uniform(-1, 1, (2000, 1))
