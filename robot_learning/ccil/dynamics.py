@@ -22,6 +22,8 @@ a constant velocity command) are predicted as their constant change. Local conti
 from __future__ import annotations
 
 import dataclasses
+import os
+import pathlib
 
 import numpy as np
 import torch
@@ -221,3 +223,29 @@ def fit_dynamics(states: np.ndarray, actions: np.ndarray, following: np.ndarray,
         mse = float(torch.mean((model.normalised_output(z_all) - target) ** 2))
     error = np.abs(model.predict(states, actions) - following).mean()
     return model, {'train_mse': mse, 'mean_abs_error': float(error)}
+
+
+def save_dynamics(model: DynamicsModel, path: str | os.PathLike) -> pathlib.Path:
+    """Write the model (state dict, sizes and config) atomically to ``path``."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f'.{path.name}.tmp')
+    torch.save({'state_dim': model.state_dim, 'action_dim': model.action_dim,
+                'config': dataclasses.asdict(model.config),
+                'state_dict': model.state_dict()}, temporary)
+    temporary.replace(path)
+    return path
+
+
+def load_dynamics(path: str | os.PathLike) -> DynamicsModel:
+    """Read a model written by :func:`save_dynamics` (in eval mode)."""
+    data = torch.load(path, weights_only=True)
+    config = data['config']
+    config = DynamicsConfig(**{**config, 'hidden': tuple(config['hidden'])})
+    state_dim, action_dim = data['state_dim'], data['action_dim']
+    ones = np.ones
+    placeholder = Normalisation(np.zeros(state_dim), ones(state_dim), np.zeros(action_dim),
+                                ones(action_dim), np.zeros(state_dim), ones(state_dim))
+    model = DynamicsModel(state_dim, action_dim, placeholder, config)
+    model.load_state_dict(data['state_dict'])
+    return model.eval()
