@@ -4,7 +4,8 @@
 State (20,) = joint positions relative to the home pose (7) [rad], joint velocities (7)
 [rad/s], peg-tip position (3) and goal position (3) in the base frame [m]; the tip position
 comes from forward kinematics of the measured joint angles. Action (7,) = joint target offsets
-from the home pose in action units (target = home + 0.1 action [rad]). Goals are drawn
+from the MEASURED joint angles in action units (target = q + 0.1 action [rad]; a relative
+action, which a cloned policy learns far more easily than the absolute target). Goals are drawn
 uniformly in a box in front of the arm. The expert is resolved-rate operational-space control:
 tip velocity v = clip(k (goal - tip), v_max), joint velocity dq = J^T (J J^T + lambda^2 I)^-1 v
 plus a null-space pull toward the home posture (J = peg-tip Jacobian from ``mj_jacSite``),
@@ -62,6 +63,8 @@ class ArmReachTask(Task):
         self.home = self.spec.default_joint_pos.copy()
         self.scale = self.spec.action_scale.copy()
         self.goals = np.zeros((num_envs, 3))
+        self.joint_pos = np.tile(self.home, (num_envs, 1))
+        """(N, 7) measured joint angles of the last state [rad]."""
         self.steps = 0
         self._jacobian = np.zeros((3, self.model.nv))
         self._noise = np.concatenate([np.full(7, 0.01), np.full(7, 0.1), np.full(6, 0.01)])
@@ -95,6 +98,7 @@ class ArmReachTask(Task):
 
     def _states(self) -> np.ndarray:
         state = self.backend.get_state()
+        self.joint_pos = state.joint_pos.copy()
         tip = np.array([self._kinematics(q)[0] for q in state.joint_pos])
         return np.concatenate([state.joint_pos - self.home, state.joint_vel, tip, self.goals],
                               axis=1)
@@ -114,7 +118,7 @@ class ArmReachTask(Task):
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Step with actions (N, 7)."""
-        self.backend.step(self.home + self.scale * np.asarray(actions))
+        self.backend.step(self.joint_pos + self.scale * np.asarray(actions))
         self.steps += 1
         push = self.perturbation
         if push.push_interval > 0 and push.push_velocity > 0:
@@ -144,7 +148,7 @@ class ArmReachTask(Task):
                                                  + DAMPING ** 2 * np.eye(3))
             nullspace = (np.eye(7) - inverse @ jacobian) @ (NULLSPACE_GAIN * (self.home - q))
             target = q + (inverse @ velocity + nullspace) * LEAD + gravity / self.spec.kp
-            actions[row] = (target - self.home) / self.scale
+            actions[row] = (target - q) / self.scale
         return actions
 
     def score(self, returns: np.ndarray, final_states: np.ndarray,
