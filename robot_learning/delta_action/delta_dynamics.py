@@ -127,11 +127,10 @@ def fit_delta_dynamics(config: DeltaConfig, clips: ClipSet,
     if config.dynamics:
         backend.set_dynamics(np.arange(batch), dict(config.dynamics))
     env_ids = np.arange(batch)
-    rows = np.concatenate([clips.starts[:, None] + np.arange(clips.horizon + 1)]).ravel()
-    rows = np.unique(rows)
+    rows = clips.starts  # every row that has a successor in the same recording
     states = state_vector(clips.state(rows))
-    features = model_input(clips.state(rows[:-1]), clips.targets[rows[:-1]], robot)
-    one_step = np.diff(states, axis=0)
+    features = model_input(clips.state(rows), clips.targets[rows], robot)
+    one_step = state_vector(clips.state(rows + 1)) - states
     model = DeltaDynamicsModel(features.shape[1], states.shape[1], settings.hidden_dims)
     model.input_mean[:] = torch.as_tensor(features.mean(axis=0), dtype=torch.float32)
     model.input_std[:] = torch.as_tensor(features.std(axis=0) + 1e-3, dtype=torch.float32)
