@@ -111,3 +111,39 @@ def test_rosbag_round_trip_gives_the_recorded_states_and_targets(tmp_path):
     np.testing.assert_allclose(demos.states[0][:, :7], position[first:first + count], atol=1e-9)
     np.testing.assert_allclose(demos.states[0][:, 7:], velocity[first:first + count], atol=1e-9)
     np.testing.assert_allclose(demos.actions[0], targets[first:first + count], atol=1e-9)
+
+
+def test_with_a_contract_states_are_observations_and_actions_raw_policy_actions():
+    from robot_learning.data.trajectory import Trajectory
+    from robot_learning.paths import share_dir
+    from robot_learning.policies.contract import load_contract
+    contract = load_contract(share_dir() / 'policies' / 'quadruped_flat')
+    rng = np.random.default_rng(2)
+    steps, joints = 6, contract.num_joints
+    default = np.asarray(contract.default_joint_pos)
+    raw = rng.normal(size=(steps, joints))
+    trajectory = Trajectory(
+        time=np.arange(steps) * contract.control_dt, joint_pos=default + 0.1 * raw,
+        joint_vel=rng.normal(size=(steps, joints)), joint_effort=np.zeros((steps, joints)),
+        base_pos=np.zeros((steps, 3)), base_quat=np.tile([1.0, 0, 0, 0], (steps, 1)),
+        base_lin_vel=np.tile([0.4, 0.0, 0.0], (steps, 1)), base_ang_vel=np.zeros((steps, 3)),
+        actions=default + 0.25 * raw, commands=np.tile([0.5, 0.0, 0.1], (steps, 1)),
+        robot='quadruped', joint_names=contract.joint_names, control_dt=contract.control_dt,
+        source='bag:run1')
+    demos = from_trajectory([trajectory], contract)
+    states = demos.states[0]
+    np.testing.assert_allclose(demos.actions[0], raw, atol=1e-12)  # (target - default) / 0.25
+    np.testing.assert_allclose(states[:, 0:3], [[0.8, 0.0, 0.0]] * steps, atol=1e-6)  # 2 v
+    np.testing.assert_allclose(states[:, 6:9], [[0.0, 0.0, -1.0]] * steps, atol=1e-6)
+    np.testing.assert_allclose(states[:, 9:12], [[1.0, 0.0, 0.025]] * steps, atol=1e-6)
+    np.testing.assert_allclose(states[:, 12:24], 0.1 * raw, atol=1e-6)
+    np.testing.assert_allclose(states[1:, 36:48], raw[:-1], atol=1e-6)  # last_action
+    np.testing.assert_allclose(states[0, 36:48], 0.0)
+    missing = Trajectory(**{**{f: getattr(trajectory, f) for f in (
+        'time', 'joint_pos', 'joint_vel', 'joint_effort', 'base_pos', 'base_quat',
+        'base_ang_vel', 'actions', 'commands')}, 'base_lin_vel': np.full((steps, 3), np.nan)},
+        robot='quadruped', joint_names=contract.joint_names, control_dt=contract.control_dt,
+        source='bag:run2', missing=('base_lin_vel',))
+    with pytest.raises(DemonstrationError, match=r'bag:run2: the recording has no '
+                                                 r"\['base_lin_vel'\]"):
+        from_trajectory([missing], contract)
