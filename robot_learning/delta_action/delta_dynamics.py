@@ -70,6 +70,8 @@ class DeltaDynamicsModel(torch.nn.Module):
             layers += [torch.nn.Linear(width, hidden), torch.nn.ReLU()]
             width = hidden
         layers.append(torch.nn.Linear(width, output_dim))
+        torch.nn.init.zeros_(layers[-1].weight)  # start as the plain simulator
+        torch.nn.init.zeros_(layers[-1].bias)
         self.net = torch.nn.Sequential(*layers)
         self.register_buffer('input_mean', torch.zeros(input_dim))
         self.register_buffer('input_std', torch.ones(input_dim))
@@ -127,15 +129,23 @@ def fit_delta_dynamics(config: DeltaConfig, clips: ClipSet,
     if config.dynamics:
         backend.set_dynamics(np.arange(batch), dict(config.dynamics))
     env_ids = np.arange(batch)
-    rows = clips.starts  # every row that has a successor in the same recording
-    states = state_vector(clips.state(rows))
-    features = model_input(clips.state(rows), clips.targets[rows], robot)
-    one_step = state_vector(clips.state(rows + 1)) - states
-    model = DeltaDynamicsModel(features.shape[1], states.shape[1], settings.hidden_dims)
+    # Normalisation from one simulated step of (up to) 8 batches of clip starts: inputs by
+    # their spread, outputs and loss by the spread of the residual s_real' - s_sim' itself.
+    rows = clips.starts[rng.permutation(clips.num_clips)[:8 * batch]]
+    features, residuals = [], []
+    for chunk in np.array_split(rows, max(1, rows.size // batch)):
+        chunk = np.resize(chunk, batch)
+        backend.reset(env_ids, clips.state(chunk))
+        backend.step(clips.targets[chunk])
+        residuals.append(state_vector(clips.state(chunk + 1))
+                         - state_vector(backend.get_state()))
+        features.append(model_input(clips.state(chunk), clips.targets[chunk], robot))
+    features, residuals = np.concatenate(features), np.concatenate(residuals)
+    model = DeltaDynamicsModel(features.shape[1], residuals.shape[1], settings.hidden_dims)
     model.input_mean[:] = torch.as_tensor(features.mean(axis=0), dtype=torch.float32)
     model.input_std[:] = torch.as_tensor(features.std(axis=0) + 1e-3, dtype=torch.float32)
-    scale = one_step.std(axis=0) + 1e-4
-    model.output_std[:] = torch.as_tensor(scale * 0.1, dtype=torch.float32)
+    scale = residuals.std(axis=0) + 1e-6
+    model.output_std[:] = torch.as_tensor(scale, dtype=torch.float32)
     weight = torch.as_tensor(1.0 / scale, dtype=torch.float32)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     horizon = min(settings.rollout_steps, clips.horizon)

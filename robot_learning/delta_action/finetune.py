@@ -53,13 +53,19 @@ def finetune(pretrained_run: str | pathlib.Path, output_run: str | pathlib.Path,
         raise FileExistsError(f'{output_run} already holds checkpoints; choose a new folder')
     config = load_config(TrainConfig, pretrained_run / CONFIG_FILE)
     start = int(torch.load(checkpoint, map_location='cpu', weights_only=False)['iter'])
-    task = config.task
+    task, randomization = config.task, config.randomization
     if dynamics:
+        # Identified parameters are fixed: they leave the randomization box (SysID, then
+        # fine-tuning with those values, as the reference's baseline).
         task = dataclasses.replace(task, dynamics={**dict(task.dynamics), **dynamics})
+        randomization = dataclasses.replace(randomization, parameters={
+            name: bounds for name, bounds in randomization.parameters.items()
+            if name not in dynamics})
     if num_envs:
         task = dataclasses.replace(task, num_envs=num_envs)
     config = dataclasses.replace(
-        config, task=task, run_dir=str(output_run), max_iterations=start + iterations,
+        config, task=task, randomization=randomization, run_dir=str(output_run),
+        max_iterations=start + iterations,
         save_interval=max(1, min(config.save_interval, iterations)),
         torch_threads=torch_threads)
     model = None
