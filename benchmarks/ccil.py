@@ -41,15 +41,15 @@ from robot_learning.paths import share_dir
 
 TASKS = {
     'quadruped_velocity': {
-        'demos': 2,
+        'demos': 6,
         'demo_perturbation': Perturbation(),
-        'evaluation': Perturbation(observation_noise=1.0, action_noise=0.3,
-                                   push_velocity=0.5, push_interval=3.0),
+        'evaluation': Perturbation(observation_noise=0.5, action_noise=0.1,
+                                   push_velocity=0.3, push_interval=3.0),
     },
     'arm_reach': {
-        'demos': 10,
+        'demos': 20,
         'demo_perturbation': Perturbation(),
-        'evaluation': Perturbation(observation_noise=1.0, action_noise=0.3,
+        'evaluation': Perturbation(observation_noise=1.0, action_noise=0.1,
                                    push_velocity=0.3, push_interval=1.0),
     },
     'humanoid_balance': {

@@ -1,18 +1,23 @@
 # SPDX-License-Identifier: Apache-2.0
 """CCIL task: the project 7-DoF arm reaching a random goal, scripted operational-space expert.
 
-State (20,) = joint positions relative to the home pose (7) [rad], joint velocities (7)
-[rad/s], peg-tip position (3) and goal position (3) in the base frame [m]; the tip position
-comes from forward kinematics of the measured joint angles. Action (7,) = joint target offsets
-from the MEASURED joint angles in action units (target = q + 0.1 action [rad]; a relative
-action, which a cloned policy learns far more easily than the absolute target). Goals are drawn
-uniformly in a box in front of the arm. The expert is resolved-rate operational-space control:
-tip velocity v = clip(k (goal - tip), v_max), joint velocity dq = J^T (J J^T + lambda^2 I)^-1 v
-plus a null-space pull toward the home posture (J = peg-tip Jacobian from ``mj_jacSite``),
-target = q + dq * lead + g(q) / k_p (gravity torque from ``mj_rne`` over the PD stiffness, so
-the position-controlled joints do not sag). Reward: 1 for every step with the tip within
-``SUCCESS_RADIUS`` of the goal; score = 1 when the tip is within it at the end of the episode
-(success rate over episodes). Pushes kick every joint velocity by U(-v, v) [rad/s].
+State (13,) = joint positions relative to the home pose (7) [rad], peg-tip position (3) and
+goal position (3) in the base frame [m]; the tip position comes from forward kinematics of the
+measured joint angles. Joint velocities are left out: the expert does not use them and a clone
+that sees them latches onto spurious correlations (the stiff PD joints make the arm
+quasi-static at the control rate, so the state stays close to Markov). Action (7,) = joint
+target offsets from the home pose in action units (target = home + 0.1 action [rad]). (Targets
+relative to the measured joints clone better without disturbances but make the closed loop an
+integrator that any noise drives away: a clone then fails under every perturbation.)
+
+Goals are drawn uniformly in a box in front of the arm. The expert is resolved-rate
+operational-space control: tip velocity v = clip(k (goal - tip), v_max), joint velocity
+dq = J^T (J J^T + lambda^2 I)^-1 v plus a null-space pull toward the home posture (J = peg-tip
+Jacobian from ``mj_jacSite``), target = q + dq * lead + g(q) / k_p (gravity torque from
+``mj_rne`` over the PD stiffness, so the position-controlled joints do not sag). Reward: 1 for
+every step with the tip within ``SUCCESS_RADIUS`` of the goal; score = the fraction of the
+initial tip-goal distance closed by the end of the episode, clip(1 - d_T / d_0, 0, 1) (the
+expert scores about 0.99). Pushes kick every joint velocity by U(-v, v) [rad/s].
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ class ArmReachTask(Task):
 
     name = 'arm_reach'
     robot = 'arm'
-    score_name = f'success rate (tip within {SUCCESS_RADIUS * 100:.0f} cm at the end)'
+    score_name = 'fraction of the initial tip-goal distance closed (0-1)'
 
     def __init__(self, num_envs: int, seed: int = 0,
                  perturbation: Perturbation = Perturbation()) -> None:
@@ -63,11 +68,13 @@ class ArmReachTask(Task):
         self.home = self.spec.default_joint_pos.copy()
         self.scale = self.spec.action_scale.copy()
         self.goals = np.zeros((num_envs, 3))
+        self.initial_distance = np.ones(num_envs)
+        """(N,) tip-goal distance at the start of the episode [m]."""
         self.joint_pos = np.tile(self.home, (num_envs, 1))
         """(N, 7) measured joint angles of the last state [rad]."""
         self.steps = 0
         self._jacobian = np.zeros((3, self.model.nv))
-        self._noise = np.concatenate([np.full(7, 0.01), np.full(7, 0.1), np.full(6, 0.01)])
+        self._noise = np.concatenate([np.full(7, 0.01), np.full(6, 0.01)])
 
     @property
     def control_dt(self) -> float:
@@ -81,7 +88,7 @@ class ArmReachTask(Task):
 
     @property
     def observation_noise_scale(self) -> np.ndarray:
-        """(20,) 0.01 rad, 0.1 rad/s, 0.01 m."""
+        """(13,) 0.01 rad, 0.01 m."""
         return self._noise
 
     @property
@@ -90,18 +97,19 @@ class ArmReachTask(Task):
         return np.ones(self.spec.num_joints)
 
     def reset(self) -> np.ndarray:
-        """Home pose at rest with a new goal; return (N, 20) states."""
+        """Home pose at rest with a new goal; return (N, 13) states."""
         self.backend.reset(np.arange(self.num_envs))
         self.goals = self.rng.uniform(GOAL_LOW, GOAL_HIGH, (self.num_envs, 3))
         self.steps = 0
-        return self._states()
+        states = self._states()
+        self.initial_distance = np.linalg.norm(states[:, 7:10] - self.goals, axis=1)
+        return states
 
     def _states(self) -> np.ndarray:
         state = self.backend.get_state()
         self.joint_pos = state.joint_pos.copy()
         tip = np.array([self._kinematics(q)[0] for q in state.joint_pos])
-        return np.concatenate([state.joint_pos - self.home, state.joint_vel, tip, self.goals],
-                              axis=1)
+        return np.concatenate([state.joint_pos - self.home, tip, self.goals], axis=1)
 
     def _kinematics(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return the tip position (3,) [m], its Jacobian (3, 7) and gravity torques (7,) at q."""
@@ -118,7 +126,7 @@ class ArmReachTask(Task):
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Step with actions (N, 7)."""
-        self.backend.step(self.joint_pos + self.scale * np.asarray(actions))
+        self.backend.step(self.home + self.scale * np.asarray(actions))
         self.steps += 1
         push = self.perturbation
         if push.push_interval > 0 and push.push_velocity > 0:
@@ -129,17 +137,17 @@ class ArmReachTask(Task):
                     -push.push_velocity, push.push_velocity, state.joint_vel.shape)
                 self.backend.reset(np.arange(self.num_envs), state)
         states = self._states()
-        distance = np.linalg.norm(states[:, 14:17] - self.goals, axis=1)
+        distance = np.linalg.norm(states[:, 7:10] - self.goals, axis=1)
         failed = ~np.isfinite(states).all(axis=1)
         return states, (distance < SUCCESS_RADIUS).astype(float), failed
 
     def expert(self, states: np.ndarray) -> np.ndarray:
-        """Resolved-rate operational-space actions (N, 7) for clean states (N, 20)."""
+        """Resolved-rate operational-space actions (N, 7) for clean states (N, 13)."""
         actions = np.zeros((len(states), 7))
         for row, state in enumerate(states):
             q = self.home + state[:7]
             tip, jacobian, gravity = self._kinematics(q)
-            error = state[17:20] - tip
+            error = state[10:13] - tip
             velocity = GAIN * error
             speed = np.linalg.norm(velocity)
             if speed > MAX_SPEED:
@@ -148,14 +156,15 @@ class ArmReachTask(Task):
                                                  + DAMPING ** 2 * np.eye(3))
             nullspace = (np.eye(7) - inverse @ jacobian) @ (NULLSPACE_GAIN * (self.home - q))
             target = q + (inverse @ velocity + nullspace) * LEAD + gravity / self.spec.kp
-            actions[row] = (target - q) / self.scale
+            actions[row] = (target - self.home) / self.scale
         return actions
 
     def score(self, returns: np.ndarray, final_states: np.ndarray,
               failed: np.ndarray) -> np.ndarray:
-        """1 where the tip ends within SUCCESS_RADIUS of the goal."""
-        distance = np.linalg.norm(final_states[:, 14:17] - final_states[:, 17:20], axis=1)
-        return ((distance < SUCCESS_RADIUS) & ~failed).astype(float)
+        """Return clip(1 - d_T / d_0, 0, 1); 0 for a failed (non-finite) episode."""
+        distance = np.linalg.norm(final_states[:, 7:10] - final_states[:, 10:13], axis=1)
+        closed = np.clip(1.0 - distance / np.maximum(self.initial_distance, 1e-6), 0.0, 1.0)
+        return np.where(failed, 0.0, closed)
 
     def close(self) -> None:
         """Close the backend."""

