@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""``robot-learning motion generate|evaluate|collect``: argument parsing and handlers.
+"""``robot-learning motion generate|evaluate|collect|clip``: argument parsing and handlers.
 
 ``add_motion_parser(subparsers)`` registers the ``motion`` command on the main parser; each
 handler takes the parsed arguments and returns the exit code.
@@ -19,7 +19,7 @@ HANDLERS = 'robot_learning.cli.motion_commands'
 
 
 def add_motion_parser(subparsers) -> None:
-    """Register ``motion generate``, ``motion evaluate`` and ``motion collect``."""
+    """Register ``motion generate``, ``evaluate``, ``collect`` and ``clip``."""
     parser = subparsers.add_parser(
         'motion', help='humanoid motion tracking: reference motions, evaluation, clips')
     commands = parser.add_subparsers(dest='motion_command', required=True)
@@ -53,6 +53,16 @@ def add_motion_parser(subparsers) -> None:
     collect.add_argument('--repeats', type=int, default=1, help='clips per motion')
     collect.add_argument('--domain-id', type=int, default=70, help='ROS_DOMAIN_ID of the run')
     collect.set_defaults(handler=f'{HANDLERS}:run_collect')
+
+    clip = commands.add_parser(
+        'clip', help='cut a motion clip out of a recorded bag (robot or sim bridge) and score '
+                     'it against the reference')
+    clip.add_argument('bag', help='rosbag2 folder recorded while the policy played the motion')
+    clip.add_argument('--bundle', required=True, help='the motion-tracking policy bundle')
+    clip.add_argument('--motion', default='',
+                      help="the motion that was played (default: the contract's first)")
+    clip.add_argument('--output', required=True, help='clip .npz (data.trajectory format)')
+    clip.set_defaults(handler=f'{HANDLERS}:run_clip')
 
 
 def print_tracking(title: str, per_motion: dict, mean: dict) -> None:
@@ -101,4 +111,29 @@ def run_collect(args: argparse.Namespace) -> int:
     print_tracking(f'{args.bundle} on {args.reality} over ROS 2', report['per_clip'],
                    report['metrics'])
     CONSOLE.print(f"clips: {', '.join(clip['path'] for clip in report['clips'])}")
+    return 0
+
+
+def run_clip(args: argparse.Namespace) -> int:
+    """``robot-learning motion clip``."""
+    from robot_learning.motion_tracking.clips import clip_from_bag
+    from robot_learning.motion_tracking.evaluation import rollout_metrics
+    from robot_learning.motion_tracking.kinematics import BodyKinematics
+    from robot_learning.motion_tracking.library import MotionLibrary
+    from robot_learning.policies.contract import load_contract
+    from robot_learning.robots.registry import load_robot
+    contract = load_contract(args.bundle)
+    if not contract.motions:
+        raise ValueError(f'{args.bundle}: the contract names no reference motions')
+    robot = load_robot(contract.robot)
+    library = MotionLibrary.load(contract.motions, robot)
+    index = library.index(args.motion or library.names[0])
+    name = library.names[index]
+    trajectory = clip_from_bag(args.bag, contract, float(library.durations[index]))
+    metrics = rollout_metrics(library, BodyKinematics(robot, library.body_names), name,
+                              trajectory.time - trajectory.time[0], trajectory.base_pos,
+                              trajectory.base_quat, trajectory.joint_pos)
+    path = trajectory.save(args.output)
+    print_tracking(f'{args.bag}: {name}', {name: metrics}, metrics)
+    CONSOLE.print(f'clip: {path} ({len(trajectory)} samples)')
     return 0

@@ -22,8 +22,8 @@ import numpy as np
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
-from robot_learning.data.bag_export import export_bag_for_contract
 from robot_learning.data.trajectory import Trajectory
+from robot_learning.motion_tracking.clips import clip_from_bag
 from robot_learning.motion_tracking.evaluation import mean_metrics, rollout_metrics
 from robot_learning.motion_tracking.kinematics import BodyKinematics
 from robot_learning.motion_tracking.library import MotionLibrary
@@ -134,30 +134,7 @@ def record_motion(bundle: pathlib.Path, reality: str, motion: str, duration: flo
         for name in ('policy_node', 'sim_bridge', 'recorder'):
             if name in processes:
                 stop_process(processes[name])
-    trajectories, _ = export_bag_for_contract(bag, contract, on_gap='split', hold_targets=True)
-    return motion_clip(trajectories, np.asarray(contract.default_joint_pos), duration, bag)
-
-
-def motion_clip(trajectories: list[Trajectory], default_joint_pos: np.ndarray,
-                duration: float, where: pathlib.Path | str = '') -> Trajectory:
-    """Cut the motion out of exported trajectories: from the first policy target, ``duration``.
-
-    The soft start ends exactly at the default pose, so the first target that differs from it
-    (by more than 1e-6 rad) is the policy's first command, at motion time 0.
-    """
-    for trajectory in trajectories:
-        moved = np.flatnonzero(np.max(np.abs(trajectory.actions - default_joint_pos),
-                                      axis=1) > 1e-6)
-        if moved.size == 0:
-            continue
-        first = int(moved[0])
-        steps = int(round(duration / trajectory.control_dt)) + 1
-        if len(trajectory) - first < steps:
-            raise ValueError(f'{where}: the recording holds {len(trajectory) - first} control '
-                             f'steps after the first policy command at '
-                             f'{trajectory.time[first]:.2f} s; the motion needs {steps}')
-        return trajectory.segment(first, first + steps)
-    raise ValueError(f'{where}: no policy command in the recording (only default-pose targets)')
+    return clip_from_bag(bag, contract, duration)
 
 
 def _read(path: pathlib.Path) -> str:

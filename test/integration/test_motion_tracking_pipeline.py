@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from robot_learning.cli.main import main
 from robot_learning.config import load_config
 from robot_learning.data.bag_io import bag_info, read_messages
 from robot_learning.data.trajectory import Trajectory
@@ -93,3 +94,12 @@ def test_a_clip_recorded_over_ros_round_trips_through_the_bag(bundle, tmp_path):
     distance = np.abs(trajectory.actions[:, None, :] - sent[None, :, :]).max(axis=2)
     assert np.all(distance.min(axis=1) < 1e-12)
     assert set(report['per_clip']['wave_0']) >= {'success', 'e_g_mpjpe_mm'}
+    # The same clip from the bag alone, as from a robot's recording (CLI, no ROS needed).
+    output = tmp_path / 'from_bag.npz'
+    assert main(['motion', 'clip', clip['bag'], '--bundle', str(folder), '--output',
+                 str(output)]) == 0
+    again = Trajectory.load(output)
+    np.testing.assert_array_equal(again.actions, trajectory.actions)
+    np.testing.assert_array_equal(again.base_pos, trajectory.base_pos)
+    assert main(['motion', 'clip', str(tmp_path / 'nothing'), '--bundle', str(folder),
+                 '--output', str(output)]) == 2
