@@ -67,6 +67,9 @@ class LabelConfig:
     """Std of xi for noisy-action labels, as a fraction of each action's scale."""
     labels_per_sample: int = 1
     """Noisy-action labels per expert sample."""
+    fixed_dims: tuple[int, ...] = ()
+    """State dimensions held at the expert's value in a label (no equation solved for them):
+    entries the action alone sets (the previous action) or that never change (a command)."""
     seed: int = 0
 
 

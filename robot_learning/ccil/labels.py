@@ -70,8 +70,13 @@ class Labels:
 
 def solve_state(residual: Residual, actions: torch.Tensor, targets: torch.Tensor,
                 state_scale: torch.Tensor, solver: str = 'newton', max_iterations: int = 20,
-                tolerance: float = 1e-4) -> tuple[torch.Tensor, torch.Tensor]:
+                tolerance: float = 1e-4, fixed: tuple[int, ...] = ()
+                ) -> tuple[torch.Tensor, torch.Tensor]:
     """Solve s + f(s, a) = target for s, row by row (batched).
+
+    Dimensions listed in ``fixed`` are held at the target's value and their equations dropped
+    (the solve runs over the other dimensions): state entries that the action alone sets, such
+    as the previous action, have no state to come back from.
 
     Args:
         residual: f (see ``Residual``).
@@ -80,18 +85,21 @@ def solve_state(residual: Residual, actions: torch.Tensor, targets: torch.Tensor
         state_scale: (S,) scale of the tolerance (normalised units).
         solver: 'newton' or 'one_step'.
         max_iterations: Newton iterations at most.
-        tolerance: Convergence threshold on |r / state_scale|_inf.
+        tolerance: Convergence threshold on |r / state_scale|_inf (free dimensions).
+        fixed: State dimensions held at the target's value.
 
     Returns:
         (states (N, S), final |r / state_scale|_inf (N,)).
     """
+    free = torch.ones(targets.shape[1], dtype=torch.bool)
+    free[list(fixed)] = False
     with torch.no_grad():
-        states = targets - residual(targets, actions)
+        states = torch.where(free, targets - residual(targets, actions), targets)
 
     def error_of(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.no_grad():
-            r = s + residual(s, actions) - targets
-        return r, (r / state_scale).abs().amax(dim=1)
+            r = (s + residual(s, actions) - targets)[:, free]
+        return r, (r / state_scale[free]).abs().amax(dim=1)
 
     r, error = error_of(states)
     if solver == 'one_step':
@@ -99,8 +107,10 @@ def solve_state(residual: Residual, actions: torch.Tensor, targets: torch.Tensor
     if solver != 'newton':
         raise ValueError(f"solver '{solver}' is not 'newton' or 'one_step'")
 
-    def row_residual(s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        return s + residual(s[None], a[None])[0]
+    def row_residual(z: torch.Tensor, s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        full = s.clone()
+        full[free] = z
+        return (full + residual(full[None], a[None])[0])[free]
 
     jacobian_of = torch.func.vmap(torch.func.jacrev(row_residual, argnums=0))
     for _ in range(max_iterations):
@@ -108,16 +118,17 @@ def solve_state(residual: Residual, actions: torch.Tensor, targets: torch.Tensor
         if not active.any():
             break
         s_a, a_a = states[active], actions[active]
-        jacobian = jacobian_of(s_a, a_a).detach()
-        step = torch.linalg.solve(jacobian, r[active].unsqueeze(-1)).squeeze(-1)
+        jacobian = jacobian_of(s_a[:, free], s_a, a_a).detach()
+        step = torch.zeros_like(s_a)
+        step[:, free] = torch.linalg.solve(jacobian, r[active].unsqueeze(-1)).squeeze(-1)
         # Halve the step while the residual grows (ReLU models are piecewise linear).
         fraction = torch.ones(len(s_a), 1)
         best_s, best_r, best_error = s_a, r[active], error[active]
         for _ in range(6):
             trial = s_a - fraction * step
             with torch.no_grad():
-                trial_r = trial + residual(trial, a_a) - targets[active]
-            trial_error = (trial_r / state_scale).abs().amax(dim=1)
+                trial_r = (trial + residual(trial, a_a) - targets[active])[:, free]
+            trial_error = (trial_r / state_scale[free]).abs().amax(dim=1)
             better = trial_error < best_error
             best_s = torch.where(better[:, None], trial, best_s)
             best_r = torch.where(better[:, None], trial_r, best_r)
@@ -138,7 +149,7 @@ def backtrack_labels(model, states: np.ndarray, actions: np.ndarray,
     s = torch.as_tensor(states, dtype=torch.float32)
     a = torch.as_tensor(actions, dtype=torch.float32)
     solved, error = solve_state(model, a, s, model.state_scale, config.solver,
-                                config.max_iterations, config.tolerance)
+                                config.max_iterations, config.tolerance, config.fixed_dims)
     labels = Labels(states=solved.numpy().astype(np.float64), actions=np.asarray(actions, float),
                     origin_states=np.asarray(states, float),
                     origin_actions=np.asarray(actions, float),
@@ -160,7 +171,7 @@ def noisy_action_labels(model, states: np.ndarray, actions: np.ndarray, followin
     solved, error = solve_state(
         model, torch.as_tensor(noisy, dtype=torch.float32),
         torch.as_tensor(targets, dtype=torch.float32), model.state_scale, config.solver,
-        config.max_iterations, config.tolerance)
+        config.max_iterations, config.tolerance, config.fixed_dims)
     labels = Labels(states=solved.numpy().astype(np.float64), actions=noisy,
                     origin_states=origin_s, origin_actions=origin_a, targets=targets,
                     kind=np.full(len(noisy), NOISY_ACTION), residual=error.numpy())

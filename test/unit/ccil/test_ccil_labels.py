@@ -84,3 +84,19 @@ def test_labels_from_a_fitted_model_match_the_closed_form_inverse():
     assert np.abs(noisy.actions - noisy.origin_actions).max() > 0.1  # the action was moved
     np.testing.assert_allclose(noisy.states, _closed_form(noisy.targets, noisy.actions),
                                atol=0.03)
+
+
+def test_fixed_dimensions_keep_the_expert_value_and_the_rest_is_solved():
+    """Solve s' = (A s_1 + B a, a): the second entry is the previous action, not invertible."""
+    def residual(s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        return torch.stack([0.5 * s[:, 0] + 0.3 * s[:, 1] + a[:, 0], a[:, 0] - s[:, 1]], dim=1)
+    rng = np.random.default_rng(5)
+    target, action = rng.normal(size=(30, 2)), rng.normal(size=(30, 1))
+    solved, error = solve_state(residual, torch.as_tensor(action), torch.as_tensor(target),
+                                torch.ones(2), 'newton', 5, 1e-10, fixed=(1,))
+    solved = solved.numpy()
+    np.testing.assert_array_equal(solved[:, 1], target[:, 1])
+    # 1.5 s_1 + 0.3 s_2 + a = s*_1 with s_2 = s*_2.
+    expected = (target[:, 0] - 0.3 * target[:, 1] - action[:, 0]) / 1.5
+    np.testing.assert_allclose(solved[:, 0], expected, atol=1e-9)
+    assert error.max() < 1e-10
