@@ -132,6 +132,10 @@ class MotionTaskConfig:
     """Random starts leave at least this much of the motion to play [s]."""
     dynamics: dict = dataclasses.field(default_factory=dict)
     """Fixed dynamics parameter values for every environment (name -> value)."""
+    target_limit_margin: float | None = None
+    """Clamp the joint targets (after the action transform) into the position limits shrunk
+    by this [rad], as the ROS 2 policy node does (its ``position_margin``, 0.1); None: no
+    clamp (how the shipped policy was trained)."""
     seed: int = 0
 
 
@@ -243,6 +247,10 @@ class MotionTrackingEnv:
             if targets.shape != (self.num_envs, self.num_actions):
                 raise ValueError(f'the action transform returned shape {targets.shape}, '
                                  f'expected {(self.num_envs, self.num_actions)}')
+        if config.target_limit_margin is not None:
+            margin = config.target_limit_margin
+            targets = np.clip(targets, self.robot.position_lower + margin,
+                              self.robot.position_upper - margin)
         self.backend.step(targets)
         state = self.backend.get_state()
         self.episode_length += 1

@@ -109,3 +109,14 @@ def test_the_training_config_builds_a_motion_task():
         load_config(TrainConfig, None, ['task_type=dance'])
     with pytest.raises(ConfigError, match='unknown config key.*task.commands'):
         load_config(TrainConfig, 'config/train/humanoid_motion.yaml', ['task.commands.x=1'])
+
+
+def test_targets_can_be_clamped_like_the_policy_node_clamps_them():
+    clamped, direct = (_env(random_start=False, target_limit_margin=0.1),
+                       _env(random_start=False))
+    robot = clamped.robot
+    actions = np.full((4, 21), 3.0)  # targets far beyond the upper limits of several joints
+    limited = np.minimum(robot.default_joint_pos + 0.75, robot.position_upper - 0.1)
+    clamped.step(actions)
+    direct.step(np.tile((limited - robot.default_joint_pos) / 0.25, (4, 1)))
+    np.testing.assert_allclose(clamped.state.joint_pos, direct.state.joint_pos, atol=1e-12)
