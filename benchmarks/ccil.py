@@ -66,11 +66,14 @@ NOISE_BC = 0.1
 
 
 def run_task(name: str, seeds: list[int], episodes: int, output: pathlib.Path,
-             overrides: list[str]) -> dict:
+             overrides: list[str], scale: float = 1.0) -> dict:
     """Run every method and seed on one task; return the task's results."""
     setting = TASKS[name]
     config = load_ccil_config(share_dir() / 'config' / 'ccil' / f'{name}.yaml', overrides)
-    evaluation = setting['evaluation']
+    base = setting['evaluation']
+    evaluation = dataclasses.replace(
+        base, observation_noise=scale * base.observation_noise,
+        action_noise=scale * base.action_noise, push_velocity=scale * base.push_velocity)
     runs = []
     for seed in seeds:
         started = time.time()
@@ -146,6 +149,8 @@ def main() -> None:
     parser.add_argument('--tasks', nargs='*', default=list(TASKS), choices=list(TASKS))
     parser.add_argument('--seeds', type=int, default=3)
     parser.add_argument('--episodes', type=int, default=16)
+    parser.add_argument('--perturbation-scale', type=float, default=1.0,
+                        help='multiply every evaluation noise level and push velocity')
     parser.add_argument('overrides', nargs='*', help='CCIL config key.sub=value overrides')
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -154,7 +159,7 @@ def main() -> None:
     results = {}
     for name in args.tasks:
         results[name] = run_task(name, list(range(args.seeds)), args.episodes, output,
-                                 args.overrides)
+                                 args.overrides, args.perturbation_scale)
         temporary = output / '.results.json.tmp'
         temporary.write_text(json.dumps(results, indent=2), encoding='utf-8')
         temporary.replace(output / 'results.json')
