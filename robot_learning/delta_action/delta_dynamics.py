@@ -130,23 +130,26 @@ def fit_delta_dynamics(config: DeltaConfig, clips: ClipSet,
         backend.set_dynamics(np.arange(batch), dict(config.dynamics))
     env_ids = np.arange(batch)
     # Normalisation from one simulated step of (up to) 8 batches of clip starts: inputs by
-    # their spread, outputs and loss by the spread of the residual s_real' - s_sim' itself.
+    # their spread, outputs by the spread of the residual s_real' - s_sim' itself.
     rows = clips.starts[rng.permutation(clips.num_clips)[:8 * batch]]
-    features, residuals = [], []
+    features, residuals, steps = [], [], []
     for chunk in np.array_split(rows, max(1, rows.size // batch)):
         chunk = np.resize(chunk, batch)
         backend.reset(env_ids, clips.state(chunk))
         backend.step(clips.targets[chunk])
-        residuals.append(state_vector(clips.state(chunk + 1))
-                         - state_vector(backend.get_state()))
+        real_next = state_vector(clips.state(chunk + 1))
+        residuals.append(real_next - state_vector(backend.get_state()))
+        steps.append(real_next - state_vector(clips.state(chunk)))
         features.append(model_input(clips.state(chunk), clips.targets[chunk], robot))
     features, residuals = np.concatenate(features), np.concatenate(residuals)
     model = DeltaDynamicsModel(features.shape[1], residuals.shape[1], settings.hidden_dims)
     model.input_mean[:] = torch.as_tensor(features.mean(axis=0), dtype=torch.float32)
     model.input_std[:] = torch.as_tensor(features.std(axis=0) + 1e-3, dtype=torch.float32)
-    scale = residuals.std(axis=0) + 1e-6
-    model.output_std[:] = torch.as_tensor(scale, dtype=torch.float32)
-    weight = torch.as_tensor(1.0 / scale, dtype=torch.float32)
+    model.output_std[:] = torch.as_tensor(residuals.std(axis=0) + 1e-6, dtype=torch.float32)
+    # Loss per quantity in units of its typical one-step change (residual spreads would weight
+    # sub-millimetre quantities by 1e4 and make the K-step loss diverge).
+    weight = torch.as_tensor(1.0 / (np.concatenate(steps).std(axis=0) + 1e-4),
+                             dtype=torch.float32)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     horizon = min(settings.rollout_steps, clips.horizon)
     try:
