@@ -26,6 +26,7 @@ from robot_learning.domain_randomization.box import ParameterBox
 from robot_learning.domain_randomization.distributions import UniformBox
 from robot_learning.domain_randomization.randomizer import FixedValues
 from robot_learning.policies.runtime import PolicyRuntime
+from robot_learning.robots.registry import load_robot
 from robot_learning.sim.reality import load_reality
 from robot_learning.tasks.velocity_tracking import VelocityTaskConfig, VelocityTrackingEnv
 
@@ -174,7 +175,11 @@ def evaluate_transfer(bundle: str, task: VelocityTaskConfig, box: ParameterBox,
     report['realities'] = {}
     for name in config.realities:
         reality = load_reality(name)
-        if reality.robot != runtime.contract.robot:
+        # The same robot by name and joints; its actuator may differ (a policy trained on an
+        # impedance-matched description of it runs on the reality's own robot and drivers).
+        reality_robot, bundle_robot = load_robot(reality.robot), load_robot(runtime.contract.robot)
+        if (reality_robot.name, reality_robot.joint_names) != \
+                (bundle_robot.name, bundle_robot.joint_names):
             raise ConfigError(f"reality '{reality.name}' is a '{reality.robot}', the bundle "
                               f"drives '{runtime.contract.robot}'")
         if abs(reality.control_dt - runtime.contract.control_dt) > 1e-9:
@@ -182,8 +187,8 @@ def evaluate_transfer(bundle: str, task: VelocityTaskConfig, box: ParameterBox,
                               f'policy at {runtime.contract.control_dt} s')
         reality_task = evaluation_task(
             runtime, task, config.reality_episodes, config.seed, backend=reality.backend,
-            dynamics=dict(reality.dynamics), sim=dataclasses.replace(reality.sim,
-                                                                     seed=config.seed))
+            robot=reality.robot, dynamics=dict(reality.dynamics),
+            sim=dataclasses.replace(reality.sim, seed=config.seed))
         summary = _summary(run_episodes(runtime, reality_task))
         report['realities'][reality.name] = {**summary, 'backend': reality.backend,
                                              'dynamics': dict(reality.dynamics)}

@@ -7,10 +7,12 @@ Real MuJoCo and PyBullet, the shipped policy; small and short.
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from robot_learning.cli.main import main
 from robot_learning.config import ConfigError, load_config
@@ -91,6 +93,31 @@ def test_shipped_policy_transfers_over_a_narrow_box_and_to_pybullet(tmp_path):
     pybullet = report['realities']['quadruped_pybullet_nominal']
     assert pybullet['backend'] == 'pybullet' and pybullet['episodes'] == 4
     assert metrics['reality/quadruped_pybullet_nominal/success_rate'] == pybullet['success_rate']
+
+
+def test_bundle_of_a_matched_robot_description_runs_on_the_reality_robot(tmp_path):
+    # An impedance-matched policy names its robot by a YAML path (same robot, other actuator
+    # values); on a reality it must run on the reality's robot and drivers, so its results
+    # equal those of the same network under the registry robot's name.
+    robot = yaml.safe_load((share_dir() / 'config/robots/quadruped.yaml').read_text())
+    robot.update(kp=1000.0, urdf=str(share_dir() / 'urdf' / 'quadruped.urdf'))
+    robot_yaml = tmp_path / 'matched_robot.yaml'
+    robot_yaml.write_text(yaml.safe_dump(robot))
+    bundle = tmp_path / 'matched_bundle'
+    shutil.copytree(SHIPPED, bundle)
+    contract = yaml.safe_load((bundle / 'contract.yaml').read_text())
+    contract['robot'] = str(robot_yaml)
+    (bundle / 'contract.yaml').write_text(yaml.safe_dump(contract, sort_keys=False))
+    transfer = TransferConfig(episodes=0, realities=('quadruped_mujoco_payload',),
+                              reality_episodes=2)
+    results = []
+    for path, robot_name in ((SHIPPED, 'quadruped'), (str(bundle), str(robot_yaml))):
+        task = load_config(TrainConfig, DR_CONFIG, ['task.episode_length_s=2.0',
+                                                    f'task.robot={robot_name}']).task
+        box = load_config(TrainConfig, DR_CONFIG).randomization.box()
+        results.append(evaluate_transfer(path, task, box, transfer)['realities'])
+    assert results[1] == results[0]
+    assert results[0]['quadruped_mujoco_payload']['success_rate'] == 1.0
 
 
 def test_evaluate_cli_writes_report_and_plots_and_refuses_bad_input(tmp_path, capsys):
