@@ -70,8 +70,6 @@ class ArmReachTask(Task):
         self.goals = np.zeros((num_envs, 3))
         self.initial_distance = np.ones(num_envs)
         """(N,) tip-goal distance at the start of the episode [m]."""
-        self.joint_pos = np.tile(self.home, (num_envs, 1))
-        """(N, 7) measured joint angles of the last state [rad]."""
         self.steps = 0
         self._jacobian = np.zeros((3, self.model.nv))
         self._noise = np.concatenate([np.full(7, 0.01), np.full(6, 0.01)])
@@ -107,7 +105,6 @@ class ArmReachTask(Task):
 
     def _states(self) -> np.ndarray:
         state = self.backend.get_state()
-        self.joint_pos = state.joint_pos.copy()
         tip = np.array([self._kinematics(q)[0] for q in state.joint_pos])
         return np.concatenate([state.joint_pos - self.home, tip, self.goals], axis=1)
 
