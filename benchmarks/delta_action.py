@@ -11,7 +11,7 @@ Stages (each skipped when its output exists, so a run can be resumed):
    training recording.
 3. ``open_loop``: ``robot-learning delta evaluate`` on the held-out recording.
 4. ``finetune``: ``robot-learning delta finetune`` of the pre-trained run with pi_delta frozen
-   in the loop (ASAP) and with the SysID dynamics.
+   in the loop (ASAP), with the SysID dynamics, and (control) in the unaligned simulator.
 5. ``closed_loop``: the pre-trained, SysID-fine-tuned and ASAP-fine-tuned bundles deployed over
    ROS 2 on the reality with the held-out profile: velocity-tracking error and falls.
 
@@ -135,7 +135,11 @@ def main() -> int:
             '--models', str(models), '--output', str(out / 'open_loop'))
         summary['open_loop'] = json.loads((out / 'open_loop' / 'report.json').read_text())
     bundles = {'pretrained': pretrained_bundle}
-    for method, source in (('sysid', ['--sysid', str(models / 'sysid.yaml')]),
+    # Control: the same fine-tuning in the unaligned simulator (no fitted dynamics).
+    models.mkdir(parents=True, exist_ok=True)
+    (models / 'no_dynamics.yaml').write_text('parameters: {}\n')
+    for method, source in (('vanilla_ft', ['--sysid', str(models / 'no_dynamics.yaml')]),
+                           ('sysid', ['--sysid', str(models / 'sysid.yaml')]),
                            ('asap', ['--delta', str(models / 'asap')])):
         bundles[method] = out / f'bundle_{method}'
         if stage('finetune') and not bundles[method].is_dir():
