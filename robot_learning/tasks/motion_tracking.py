@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable
 
 import numpy as np
 
@@ -24,13 +23,10 @@ from robot_learning.motion_tracking.library import motion_inputs, MotionLibrary,
 from robot_learning.robots.registry import load_robot
 from robot_learning.robots.spec import RobotSpec
 from robot_learning.sim.base import SimBackend, SimConfig, SimState
-from robot_learning.sim.dynamics import check_values
-from robot_learning.sim.registry import make_backend
 from robot_learning.tasks import rewards as R
 from robot_learning.tasks import tracking_rewards as TR
-from robot_learning.tasks.actions import joint_position_targets
-from robot_learning.tasks.observations import (compute_observation, ObservationInputs,
-                                               ObservationTerm)
+from robot_learning.tasks.observations import ObservationInputs, ObservationTerm
+from robot_learning.tasks.simulated_task import SimulatedTask
 
 DEFAULT_OBSERVATIONS = (
     ObservationTerm('base_ang_vel', (0.25,), 0.2),
@@ -43,9 +39,6 @@ DEFAULT_OBSERVATIONS = (
 )
 """ASAP's actor terms (no history) plus the reference joint pose, which tells the motions
 apart when one policy tracks several."""
-
-ActionTransform = Callable[[SimState, np.ndarray], np.ndarray]
-"""``fn(state, joint_targets (N, J)) -> joint_targets (N, J)``, applied before each step."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,13 +132,12 @@ class MotionTaskConfig:
     seed: int = 0
 
 
-class MotionTrackingEnv:
+class MotionTrackingEnv(SimulatedTask):
     """Batched numpy environment: ``step(actions)`` -> observations, rewards, dones, info."""
 
     def __init__(self, config: MotionTaskConfig, backend: SimBackend | None = None,
                  randomizer: Randomizer | None = None) -> None:
         self.config = config
-        self.randomizer = randomizer
         self.robot: RobotSpec = load_robot(config.robot)
         if not self.robot.floating_base:
             raise ValueError(f"motion tracking needs a floating-base robot; '{self.robot.name}' "
@@ -162,28 +154,10 @@ class MotionTrackingEnv:
         self.feet = np.array([names.index(name) for name in config.feet], dtype=int)
         self.keypoints = np.array([names.index(name) for name in config.keypoints], dtype=int)
         self.kinematics = BodyKinematics(self.robot, names)
-        self.backend = backend or make_backend(config.backend, self.robot, config.num_envs,
-                                               config.sim)
-        self.num_envs = self.backend.num_envs
-        self.num_actions = self.robot.num_joints
-        self.dt = self.backend.control_dt
+        self._init_simulation(backend, randomizer)
         self.max_episode_length = math.ceil(float(self.library.durations.max()) / self.dt)
-        self.rng = np.random.default_rng(config.seed)
-        check_values(config.dynamics, 'task.dynamics')
-        if randomizer is not None:
-            fixed = sorted(set(config.dynamics) & set(randomizer.names))
-            if fixed:
-                raise ConfigError(f'task.dynamics fixes {", ".join(fixed)}, which the '
-                                  'randomization also samples; keep each parameter in one place')
-        if config.dynamics:
-            self.backend.set_dynamics(np.arange(self.num_envs), config.dynamics)
-        robot = self.robot
-        mid = (robot.position_lower + robot.position_upper) / 2
-        half = (robot.position_upper - robot.position_lower) / 2 * config.soft_joint_limit_factor
-        self.soft_lower, self.soft_upper = mid - half, mid + half
         self.reward_names = [f.name for f in dataclasses.fields(TrackingRewardWeights)
                              if getattr(config.rewards, f.name) != 0.0]
-        self.action_transform: ActionTransform | None = None
         self.body_pos: np.ndarray
         """(N, B, 3) tracked-body positions of the current state [m]."""
 
@@ -203,7 +177,6 @@ class MotionTrackingEnv:
         num_randomized = len(randomizer.names) if randomizer is not None else 0
         self.sampled_dynamics = np.zeros((num_envs, num_randomized))
         self.sample_tags = np.zeros(num_envs, dtype=np.int64)
-        self.nonfinite_resets = 0
         self._reset_envs(np.arange(num_envs))
         self.state = self.backend.get_state()
         self.body_pos = self.kinematics.positions(self.state.base_pos, self.state.base_quat,
@@ -211,15 +184,6 @@ class MotionTrackingEnv:
         self.observations = self._observe(self.state)
 
     # -- public API -------------------------------------------------------------------------
-
-    def set_action_transform(self, transform: ActionTransform | None) -> None:
-        """Apply ``transform(state, joint_targets)`` to the targets of every later step.
-
-        ``state`` is the SimState the actions were computed from; the transformed (N, J)
-        targets [rad] go to the backend (ASAP fine-tuning steps with ``a + pi_delta(s, a)``).
-        None removes the transform.
-        """
-        self.action_transform = transform
 
     def reference(self) -> ReferenceState:
         """Return the reference of every environment at its current motion time."""
@@ -237,32 +201,17 @@ class MotionTrackingEnv:
                 'joint_error', 'fell', 'complete'}} for the environments that finished.
         """
         config = self.config
-        actions = np.clip(np.asarray(actions, dtype=float), -config.clip_actions,
-                          config.clip_actions)
+        actions, targets = self._joint_targets(actions, self.state)
         self.actions = actions
-        targets = joint_position_targets(actions, self.robot.default_joint_pos,
-                                         self.robot.action_scale, config.clip_actions)
-        if self.action_transform is not None:
-            targets = np.asarray(self.action_transform(self.state, targets), dtype=float)
-            if targets.shape != (self.num_envs, self.num_actions):
-                raise ValueError(f'the action transform returned shape {targets.shape}, '
-                                 f'expected {(self.num_envs, self.num_actions)}')
         if config.target_limit_margin is not None:
             margin = config.target_limit_margin
             targets = np.clip(targets, self.robot.position_lower + margin,
                               self.robot.position_upper - margin)
         self.backend.step(targets)
-        state = self.backend.get_state()
         self.episode_length += 1
         self.episode_steps += 1
         self.motion_time += self.dt
-
-        nonfinite = ~state.is_finite()
-        if nonfinite.any():
-            ids = np.flatnonzero(nonfinite)
-            self.nonfinite_resets += ids.size
-            self.backend.reset(ids)
-            state = self.backend.get_state()
+        state, nonfinite = self._reset_nonfinite(self.backend.get_state())
         reference = self.reference()
         body_pos = self.kinematics.positions(state.base_pos, state.base_quat, state.joint_pos)
         distance = TR.mean_body_distance(body_pos, reference.body_pos)
@@ -302,14 +251,6 @@ class MotionTrackingEnv:
             motion_phase=phase, reference_joint_pos=reference_joint_pos)
 
     # -- internals --------------------------------------------------------------------------
-
-    def _observe(self, state: SimState) -> dict[str, np.ndarray]:
-        config = self.config
-        inputs = self.observation_inputs(state)
-        policy = compute_observation(config.observations, inputs, config.clip_observations,
-                                     self.rng, config.noise_level)
-        critic = compute_observation(config.observations, inputs, config.clip_observations)
-        return {'policy': policy, 'critic': critic}
 
     def _rewards(self, state: SimState, reference: ReferenceState, body_pos: np.ndarray,
                  terminated: np.ndarray) -> np.ndarray:

@@ -14,20 +14,16 @@ import math
 
 import numpy as np
 
-from robot_learning.config import ConfigError
 from robot_learning.domain_randomization.randomizer import Randomizer
 from robot_learning.robots.registry import load_robot
 from robot_learning.robots.spec import RobotSpec
 from robot_learning.sim.base import SimBackend, SimConfig, SimState
-from robot_learning.sim.dynamics import check_values
-from robot_learning.sim.registry import make_backend
 from robot_learning.tasks import rewards as R
 from robot_learning.tasks import terminations as T
-from robot_learning.tasks.actions import joint_position_targets
 from robot_learning.tasks.commands import sample_velocity_commands, VelocityCommandConfig
-from robot_learning.tasks.observations import (compute_observation, ObservationInputs,
-                                               ObservationTerm)
+from robot_learning.tasks.observations import ObservationInputs, ObservationTerm
 from robot_learning.tasks.rotations import quat_rotate_inverse, yaw_quat
+from robot_learning.tasks.simulated_task import SimulatedTask
 from robot_learning.tasks.success import velocity_tracking_success
 
 DEFAULT_OBSERVATIONS = (
@@ -108,7 +104,7 @@ class VelocityTaskConfig:
     seed: int = 0
 
 
-class VelocityTrackingEnv:
+class VelocityTrackingEnv(SimulatedTask):
     """Batched numpy environment: ``step(actions)`` -> observations, rewards, dones, info.
 
     With a ``randomizer``, every reset draws the environment's dynamics from it and every
@@ -118,31 +114,13 @@ class VelocityTrackingEnv:
     def __init__(self, config: VelocityTaskConfig, backend: SimBackend | None = None,
                  randomizer: Randomizer | None = None) -> None:
         self.config = config
-        self.randomizer = randomizer
         self.robot: RobotSpec = load_robot(config.robot)
         if not self.robot.floating_base:
             raise ValueError(f"velocity tracking needs a legged robot; '{self.robot.name}' "
                              'has a fixed base')
-        self.backend = backend or make_backend(config.backend, self.robot, config.num_envs,
-                                               config.sim)
-        self.num_envs = self.backend.num_envs
-        self.num_actions = self.robot.num_joints
-        self.dt = self.backend.control_dt
+        self._init_simulation(backend, randomizer)
         self.max_episode_length = math.ceil(config.episode_length_s / self.dt)
-        self.rng = np.random.default_rng(config.seed)
-        check_values(config.dynamics, 'task.dynamics')
-        if randomizer is not None:
-            fixed = sorted(set(config.dynamics) & set(randomizer.names))
-            if fixed:
-                raise ConfigError(f'task.dynamics fixes {", ".join(fixed)}, which the '
-                                  'randomization also samples; keep each parameter in one place')
-        if config.dynamics:
-            self.backend.set_dynamics(np.arange(self.num_envs), config.dynamics)
-
         robot = self.robot
-        mid = (robot.position_lower + robot.position_upper) / 2
-        half = (robot.position_upper - robot.position_lower) / 2 * config.soft_joint_limit_factor
-        self.soft_lower, self.soft_upper = mid - half, mid + half
         self.reward_names = [f.name for f in dataclasses.fields(RewardWeights)
                              if getattr(config.rewards, f.name) != 0.0]
 
@@ -165,8 +143,6 @@ class VelocityTrackingEnv:
         self.sampled_dynamics = np.zeros((num_envs, num_randomized))
         """(N, D) dynamics the randomizer drew for each environment's current episode."""
         self.sample_tags = np.zeros(num_envs, dtype=np.int64)
-        self.nonfinite_resets = 0
-        self.action_transform = None
         self._reset_envs(np.arange(num_envs))
         self.state = self.backend.get_state()
         self.observations = self._observe(self.state)
@@ -186,24 +162,12 @@ class VelocityTrackingEnv:
                 'fell', 'complete'}, arrays of shape (done,).
         """
         config = self.config
-        actions = np.clip(np.asarray(actions, dtype=float), -config.clip_actions,
-                          config.clip_actions)
+        actions, targets = self._joint_targets(actions, self.state)
         self.actions = actions
-        targets = joint_position_targets(actions, self.robot.default_joint_pos,
-                                         self.robot.action_scale, config.clip_actions)
-        if self.action_transform is not None:
-            targets = self.action_transform(self.state, targets)
         self.backend.step(targets)
-        state = self.backend.get_state()
         self.episode_length += 1
         self.episode_steps += 1
-
-        nonfinite = ~state.is_finite()
-        if nonfinite.any():
-            ids = np.flatnonzero(nonfinite)
-            self.nonfinite_resets += ids.size
-            self.backend.reset(ids)
-            state = self.backend.get_state()
+        state, nonfinite = self._reset_nonfinite(self.backend.get_state())
 
         terminated = (T.base_height_below(state.base_pos, config.min_base_height)
                       | T.base_tilt_above(state.base_quat, config.max_base_tilt) | nonfinite)
@@ -229,14 +193,6 @@ class VelocityTrackingEnv:
         self.observations = self._observe(state)
         return self.observations, rewards, terminated, truncated, info
 
-    def set_action_transform(self, fn) -> None:
-        """Route joint targets through ``fn(state: SimState, targets (N, J)) -> (N, J)`` [rad].
-
-        Applied in ``step`` before the backend steps (ASAP fine-tuning: targets + delta-action
-        offset); ``None`` removes it.
-        """
-        self.action_transform = fn
-
     def set_commands(self, commands: np.ndarray) -> None:
         """Overwrite the current commands (N, 3) (e.g. from a joystick or an evaluation)."""
         self.commands[:] = commands
@@ -250,14 +206,6 @@ class VelocityTrackingEnv:
             base_ang_vel=state.base_ang_vel, joint_pos=state.joint_pos,
             joint_vel=state.joint_vel, default_joint_pos=self.robot.default_joint_pos,
             command=self.commands, last_action=self.last_actions)
-
-    def _observe(self, state: SimState) -> dict[str, np.ndarray]:
-        config = self.config
-        inputs = self.observation_inputs(state)
-        policy = compute_observation(config.observations, inputs, config.clip_observations,
-                                     self.rng, config.noise_level)
-        critic = compute_observation(config.observations, inputs, config.clip_observations)
-        return {'policy': policy, 'critic': critic}
 
     def _rewards(self, state: SimState, terminated: np.ndarray) -> np.ndarray:
         config, weights = self.config, self.config.rewards
