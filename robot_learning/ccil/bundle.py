@@ -13,25 +13,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
 import io
 import logging
 import pathlib
-import platform
-import shutil
-import tempfile
 import warnings
 
-import numpy as np
-import onnxruntime
 import torch
 
 from robot_learning.ccil.behaviour_cloning import BCPolicy
 from robot_learning.config import ConfigError
 from robot_learning.policies.contract import (ONNX_FILE, PolicyContract, save_contract,
                                               TORCHSCRIPT_FILE)
-from robot_learning.policies.export import ExportError, inline_onnx_weights, ONNX_TOLERANCE
-from robot_learning.provenance import git_revision
+from robot_learning.policies.export import (check_onnx_output, export_record,
+                                            inline_onnx_weights, staged_folder)
 
 
 def export_bc_bundle(policy: BCPolicy, contract: PolicyContract, output: str | pathlib.Path,
@@ -52,9 +46,7 @@ def export_bc_bundle(policy: BCPolicy, contract: PolicyContract, output: str | p
     for name in ('onnx_ir', 'onnxscript', 'torch.onnx'):
         logging.getLogger(name).setLevel(logging.WARNING)
     policy = policy.eval()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(dir=output.parent, prefix=f'.{output.name}.'))
-    try:
+    with staged_folder(output) as staging:
         example = torch.zeros(1, inputs)
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter('ignore')
@@ -62,23 +54,11 @@ def export_bc_bundle(policy: BCPolicy, contract: PolicyContract, output: str | p
                               input_names=['obs'], output_names=['actions'], dynamo=False)
             torch.jit.script(policy).save(str(staging / TORCHSCRIPT_FILE))
         inline_onnx_weights(staging / ONNX_FILE)
-        staging.chmod(0o755)
         max_error = check_onnx_matches_policy(staging / ONNX_FILE, policy)
-        record = {
-            **(provenance or {}), 'git_revision': git_revision(), 'onnx_max_abs_error': max_error,
-            'created': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-            'versions': {'python': platform.python_version(), 'torch': str(torch.__version__),
-                         'onnxruntime': str(onnxruntime.__version__)},
-        }
-        bundle_contract = dataclasses.replace(contract, provenance=record)
+        bundle_contract = dataclasses.replace(
+            contract, provenance={**(provenance or {}), **export_record(max_error)})
         bundle_contract.validate()
         save_contract(bundle_contract, staging)
-        if output.exists():
-            shutil.rmtree(output)
-        staging.rename(output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return output
 
 
@@ -91,11 +71,4 @@ def check_onnx_matches_policy(onnx_path: pathlib.Path, policy: BCPolicy,
                     * torch.randn(samples, width, generator=generator) * 2.0)
     with torch.no_grad():
         expected = policy(observations).numpy()
-    session = onnxruntime.InferenceSession(str(onnx_path), providers=['CPUExecutionProvider'])
-    actual = np.concatenate([session.run(None, {'obs': row[None].numpy()})[0]
-                             for row in observations])
-    max_error = float(np.max(np.abs(actual - expected)))
-    if max_error > ONNX_TOLERANCE:
-        raise ExportError(f'{onnx_path}: ONNX output differs from the torch policy by '
-                          f'{max_error:.2e} > {ONNX_TOLERANCE:g}')
-    return max_error
+    return check_onnx_output(onnx_path, observations.numpy(), expected)

@@ -19,8 +19,6 @@ import argparse
 import dataclasses
 import json
 import pathlib
-import shutil
-import tempfile
 
 from rich.console import Console
 from rich.table import Table
@@ -162,6 +160,7 @@ def run_train(args: argparse.Namespace) -> int:
     from robot_learning.ccil.bundle import export_bc_bundle
     from robot_learning.ccil.config import load_ccil_config
     from robot_learning.policies.contract import load_contract
+    from robot_learning.policies.export import staged_folder
     config = load_ccil_config(args.config, args.overrides)
     _threads(config)
     demos = _load_demonstrations(args.demonstrations, args.contract)
@@ -186,18 +185,9 @@ def run_train(args: argparse.Namespace) -> int:
     if args.contract:
         export_bc_bundle(policy, load_contract(args.contract), output, provenance)
     else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        staging = pathlib.Path(tempfile.mkdtemp(dir=output.parent, prefix=f'.{output.name}.'))
-        try:
+        with staged_folder(output) as staging:
             torch.jit.script(policy.eval()).save(str(staging / POLICY_FILE))
             _write_json(provenance, staging / 'provenance.json')
-            staging.chmod(0o755)
-            if output.exists():
-                shutil.rmtree(output)
-            staging.rename(output)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
     CONSOLE.print(f"{args.method}: {report['samples']} samples, train mse "
                   f"{report['train_mse']:.4f} -> {output}")
     return 0

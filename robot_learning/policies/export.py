@@ -12,6 +12,7 @@ import pathlib
 import platform
 import shutil
 import tempfile
+from typing import Iterator
 
 import numpy as np
 import onnx
@@ -88,36 +89,53 @@ def export_bundle(run_dir: str | pathlib.Path, output: str | pathlib.Path,
     actor = runner.alg.get_policy()
     actor.eval()
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(dir=output.parent, prefix=f'.{output.name}.'))
-    try:
+    with staged_folder(output) as staging:
         with contextlib.redirect_stdout(io.StringIO()):
             runner.export_policy_to_onnx(str(staging), ONNX_FILE)
             runner.export_policy_to_jit(str(staging), TORCHSCRIPT_FILE)
         inline_onnx_weights(staging / ONNX_FILE)
-        staging.chmod(0o755)
         max_error = check_onnx_matches_actor(staging / ONNX_FILE, actor,
                                              actor.obs_dim)
         provenance = {
             'command': command, 'training_config': to_dict(config),
             'training': read_training_provenance(run_dir),
-            'git_revision': git_revision(), 'checkpoint': str(checkpoint),
+            'checkpoint': str(checkpoint),
             'iteration': int(runner.current_learning_iteration),
-            'onnx_max_abs_error': max_error,
-            'created': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-            'versions': {'python': platform.python_version(), 'torch': str(torch.__version__),
-                         'onnxruntime': str(onnxruntime.__version__)},
+            **export_record(max_error),
         }
         contract = build_contract(config, provenance)
         contract.validate()
         save_contract(contract, staging)
+    return output
+
+
+@contextlib.contextmanager
+def staged_folder(output: pathlib.Path) -> Iterator[pathlib.Path]:
+    """Yield an empty folder beside ``output`` that replaces ``output`` when the block succeeds.
+
+    An exception (or a kill) inside the block leaves ``output`` as it was: never half written.
+    """
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = pathlib.Path(tempfile.mkdtemp(dir=output.parent, prefix=f'.{output.name}.'))
+    try:
+        yield staging
+        staging.chmod(0o755)
         if output.exists():
             shutil.rmtree(output)
         staging.rename(output)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return output
+
+
+def export_record(onnx_max_abs_error: float) -> dict:
+    """Return the provenance fields every bundle records: revision, time, ONNX error, versions."""
+    return {
+        'git_revision': git_revision(), 'onnx_max_abs_error': onnx_max_abs_error,
+        'created': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+        'versions': {'python': platform.python_version(), 'torch': str(torch.__version__),
+                     'onnxruntime': str(onnxruntime.__version__)},
+    }
 
 
 def inline_onnx_weights(path: pathlib.Path) -> None:
@@ -135,12 +153,22 @@ def check_onnx_matches_actor(onnx_path: pathlib.Path, actor: torch.nn.Module,
     observations = torch.randn(samples, observation_dim, generator=generator) * 3.0
     with torch.inference_mode():
         expected = actor(TensorDict({'policy': observations}, batch_size=[samples])).numpy()
+    return check_onnx_output(onnx_path, observations.numpy(), expected)
+
+
+def check_onnx_output(onnx_path: pathlib.Path, observations: np.ndarray,
+                      expected: np.ndarray) -> float:
+    """Run ``onnx_path`` on observations (S, D), one row at a time as a deployment does.
+
+    Returns the largest |onnx - expected| over the (S, A) actions; raises ExportError above
+    ONNX_TOLERANCE (relative to the largest action magnitude where that exceeds 1).
+    """
     session = onnxruntime.InferenceSession(str(onnx_path), providers=['CPUExecutionProvider'])
-    actual = np.concatenate([session.run(None, {'obs': row[None].numpy()})[0]
+    actual = np.concatenate([session.run(None, {'obs': row[None].astype(np.float32)})[0]
                              for row in observations])
     max_error = float(np.max(np.abs(actual - expected)))
     tolerance = ONNX_TOLERANCE * max(1.0, float(np.max(np.abs(expected))))
     if max_error > tolerance:
-        raise ExportError(f'{onnx_path}: ONNX output differs from the torch actor by '
+        raise ExportError(f'{onnx_path}: ONNX output differs from the torch policy by '
                           f'{max_error:.2e} > {tolerance:.2g}')
     return max_error

@@ -14,15 +14,6 @@ from robot_learning.policies.contract import load_contract
 from robot_learning.policies.runtime import PolicyRuntime
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Train on one thread (torch's default pool crawls on a loaded 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _data(count: int = 1000, width: int = 4):
     rng = np.random.default_rng(0)
     observations = rng.normal(size=(count, width)) * [1.0, 10.0, 0.1, 1.0][:width]

@@ -4,7 +4,6 @@
 import json
 
 import numpy as np
-import pytest
 import torch
 
 from robot_learning.ccil.augmentation import load_labels
@@ -15,15 +14,6 @@ from robot_learning.paths import share_dir
 from robot_learning.policies.runtime import PolicyRuntime
 
 SMALL = ['dynamics.hidden=[32,32]', 'dynamics.epochs=3', 'bc.hidden=[32,32]', 'bc.epochs=3']
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Train on one thread (torch's default pool crawls on a loaded 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_collect_augment_train_evaluate_on_the_arm(tmp_path):

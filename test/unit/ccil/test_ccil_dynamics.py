@@ -10,15 +10,6 @@ from robot_learning.ccil.dynamics import (fit_dynamics, linear_layers, lipschitz
                                           Normalisation)
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Train on one thread (torch's default pool crawls on a loaded 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _steep_data(count: int = 800):
     """Return data of s' = s + 3 sin(4 s) + a (slopes up to 12 in normalised units)."""
     rng = np.random.default_rng(0)

@@ -14,15 +14,6 @@ JUMP = 0.5
 """s' = s + 0.05 a + JUMP [s > 0]: a step in the dynamics at s = 0."""
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Train on one thread (torch's default pool crawls on a loaded 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _true_next(states: np.ndarray, actions: np.ndarray) -> np.ndarray:
     return states + 0.05 * actions + JUMP * (states > 0)
 

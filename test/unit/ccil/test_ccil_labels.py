@@ -2,7 +2,6 @@
 """CCIL corrective labels on a linear system against the closed-form inverse."""
 
 import numpy as np
-import pytest
 import torch
 
 from robot_learning.ccil.config import DynamicsConfig, LabelConfig
@@ -13,15 +12,6 @@ from robot_learning.ccil.labels import (BACKTRACK, backtrack_labels, NOISY_ACTIO
 A = np.array([[1.0, 0.1], [-0.2, 0.9]])
 B = np.array([[0.0], [0.1]])
 """s' = A s + B a."""
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Train on one thread (torch's default pool crawls on a loaded 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _linear_residual(s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
