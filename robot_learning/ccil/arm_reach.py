@@ -55,6 +55,7 @@ class ArmReachTask(Task):
     name = 'arm_reach'
     robot = 'arm'
     score_name = 'fraction of the initial tip-goal distance closed (0-1)'
+    episode_s = EPISODE_S
 
     def __init__(self, num_envs: int, seed: int = 0,
                  perturbation: Perturbation = Perturbation()) -> None:
@@ -78,11 +79,6 @@ class ArmReachTask(Task):
     def control_dt(self) -> float:
         """Control period [s]."""
         return self.backend.control_dt
-
-    @property
-    def episode_steps(self) -> int:
-        """Control steps per episode."""
-        return int(round(EPISODE_S / self.control_dt))
 
     @property
     def observation_noise_scale(self) -> np.ndarray:

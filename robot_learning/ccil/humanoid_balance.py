@@ -37,6 +37,7 @@ class HumanoidBalanceTask(Task):
     name = 'humanoid_balance'
     robot = 'humanoid'
     score_name = 'fraction of the episode standing'
+    episode_s = EPISODE_S
 
     def __init__(self, num_envs: int, seed: int = 0,
                  perturbation: Perturbation = Perturbation(),
@@ -64,11 +65,6 @@ class HumanoidBalanceTask(Task):
     def control_dt(self) -> float:
         """Control period [s]."""
         return self.backend.control_dt
-
-    @property
-    def episode_steps(self) -> int:
-        """Control steps per episode."""
-        return int(round(EPISODE_S / self.control_dt))
 
     @property
     def observation_noise_scale(self) -> np.ndarray:

@@ -39,6 +39,7 @@ class QuadrupedVelocityTask(Task):
     name = 'quadruped_velocity'
     robot = 'quadruped'
     score_name = 'mean velocity-tracking reward per step (0-1, 0 after a fall)'
+    episode_s = EPISODE_S
 
     def __init__(self, num_envs: int, seed: int = 0,
                  perturbation: Perturbation = Perturbation(),
@@ -74,11 +75,6 @@ class QuadrupedVelocityTask(Task):
     def control_dt(self) -> float:
         """Control period [s]."""
         return self.env.dt
-
-    @property
-    def episode_steps(self) -> int:
-        """Control steps per episode."""
-        return int(round(EPISODE_S / self.env.dt))
 
     @property
     def observation_noise_scale(self) -> np.ndarray:

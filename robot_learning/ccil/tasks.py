@@ -45,6 +45,8 @@ class Task(abc.ABC):
     robot: str = ''
     score_name: str = ''
     """What ``score`` means, for reports."""
+    episode_s: float = 0.0
+    """Episode duration [s]."""
 
     def __init__(self, num_envs: int, seed: int = 0,
                  perturbation: Perturbation = Perturbation()) -> None:
@@ -59,9 +61,9 @@ class Task(abc.ABC):
         """Control period [s]."""
 
     @property
-    @abc.abstractmethod
     def episode_steps(self) -> int:
         """Control steps per episode."""
+        return int(round(self.episode_s / self.control_dt))
 
     @property
     @abc.abstractmethod
