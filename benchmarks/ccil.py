@@ -66,7 +66,7 @@ NOISE_BC = 0.1
 
 
 def run_task(name: str, seeds: list[int], episodes: int, output: pathlib.Path,
-             overrides: list[str], scale: float = 1.0) -> dict:
+             overrides: list[str], scale: float = 1.0, std_floor: bool = True) -> dict:
     """Run every method and seed on one task; return the task's results."""
     setting = TASKS[name]
     config = load_ccil_config(share_dir() / 'config' / 'ccil' / f'{name}.yaml', overrides)
@@ -84,12 +84,14 @@ def run_task(name: str, seeds: list[int], episodes: int, output: pathlib.Path,
             labels=dataclasses.replace(config.labels, seed=seed),
             bc=dataclasses.replace(config.bc, seed=seed))
         states, actions = demos.samples()
-        bc, _ = train_bc(states, actions, seeded.bc)
+        floor = {'observation_std_floor': floor_of(name) if std_floor else None}
+        bc, _ = train_bc(states, actions, seeded.bc, **floor)
         noise_bc, _ = train_bc(states, actions,
-                               dataclasses.replace(seeded.bc, noise_bc=NOISE_BC))
+                               dataclasses.replace(seeded.bc, noise_bc=NOISE_BC), **floor)
         result = augment(demos, seeded)
         mixed_s, mixed_a = training_set(demos, result.kept, seeded.label_ratio, seed)
-        ccil, _ = train_bc(mixed_s, mixed_a, seeded.bc, normalisation_data=(states, actions))
+        ccil, _ = train_bc(mixed_s, mixed_a, seeded.bc, normalisation_data=(states, actions),
+                           **floor)
         plot_labels(states, result.generated, result.keep,
                     result.model.state_scale.numpy(),
                     output / f'labels_{name}_seed{seed}.png', f'{name}, seed {seed}')
@@ -128,6 +130,15 @@ def run_task(name: str, seeds: list[int], episodes: int, output: pathlib.Path,
             'summary': summary, 'ccil_vs_bc_relative': improvement}
 
 
+def floor_of(name: str) -> np.ndarray:
+    """Return the task's observation noise scale (S,), the policies' z-score floor."""
+    task = make_task(name, 1)
+    try:
+        return task.observation_noise_scale.copy()
+    finally:
+        task.close()
+
+
 def markdown(results: dict) -> str:
     """Render the summary table."""
     lines = ['| Task | Expert | BC | NoiseBC | CCIL | CCIL vs BC |',
@@ -151,6 +162,9 @@ def main() -> None:
     parser.add_argument('--episodes', type=int, default=16)
     parser.add_argument('--perturbation-scale', type=float, default=1.0,
                         help='multiply every evaluation noise level and push velocity')
+    parser.add_argument('--no-std-floor', action='store_true',
+                        help="z-score observations by the demonstrations' std alone (the "
+                             "reference); default: floored at the task's observation noise")
     parser.add_argument('overrides', nargs='*', help='CCIL config key.sub=value overrides')
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -159,7 +173,8 @@ def main() -> None:
     results = {}
     for name in args.tasks:
         results[name] = run_task(name, list(range(args.seeds)), args.episodes, output,
-                                 args.overrides, args.perturbation_scale)
+                                 args.overrides, args.perturbation_scale,
+                                 not args.no_std_floor)
         temporary = output / '.results.json.tmp'
         temporary.write_text(json.dumps(results, indent=2), encoding='utf-8')
         temporary.replace(output / 'results.json')

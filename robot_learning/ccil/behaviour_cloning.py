@@ -61,8 +61,8 @@ class BCPolicy(nn.Module):
 
 
 def train_bc(observations: np.ndarray, actions: np.ndarray, config: BCConfig = BCConfig(),
-             normalisation_data: tuple[np.ndarray, np.ndarray] | None = None
-             ) -> tuple[BCPolicy, dict]:
+             normalisation_data: tuple[np.ndarray, np.ndarray] | None = None,
+             observation_std_floor: np.ndarray | None = None) -> tuple[BCPolicy, dict]:
     """Fit a BCPolicy on (N, S) observations and (N, A) actions.
 
     Args:
@@ -71,6 +71,10 @@ def train_bc(observations: np.ndarray, actions: np.ndarray, config: BCConfig = B
         config: Network and optimisation settings; ``noise_bc > 0`` makes it NoiseBC.
         normalisation_data: (observations, actions) to take the scalings from (default: the
             training data). CCIL passes the expert data so that labels do not move them.
+        observation_std_floor: (S,) lower bound of each observation's z-score scale, in
+            observation units, e.g. the sensor's noise level. Without it a dimension that
+            barely varies in the demonstrations (a quadruped's gravity z) is scaled by 1/std,
+            and sensor noise becomes tens of standard deviations at the policy's input.
 
     Returns:
         (policy in eval mode, report with ``train_mse`` in scaled action units).
@@ -87,8 +91,10 @@ def train_bc(observations: np.ndarray, actions: np.ndarray, config: BCConfig = B
     ref_obs, ref_act = normalisation_data or (observations, actions)
     low, high = ref_act.min(axis=0), ref_act.max(axis=0)
     margin = ACTION_MARGIN * (high - low)
-    policy = BCPolicy(ref_obs.mean(axis=0), ref_obs.std(axis=0), low - margin, high + margin,
-                      config.hidden)
+    std = ref_obs.std(axis=0)
+    if observation_std_floor is not None:
+        std = np.maximum(std, np.broadcast_to(observation_std_floor, std.shape))
+    policy = BCPolicy(ref_obs.mean(axis=0), std, low - margin, high + margin, config.hidden)
     z_all = policy.normalise(torch.as_tensor(observations, dtype=torch.float32))
     target = ((torch.as_tensor(actions, dtype=torch.float32) - policy.action_centre)
               / policy.action_half_range).clamp(-1.0, 1.0)

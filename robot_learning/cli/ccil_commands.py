@@ -64,6 +64,10 @@ def add_ccil_parser(subparsers) -> None:
     train.add_argument('--method', default='ccil', choices=('bc', 'noise_bc', 'ccil'))
     train.add_argument('--labels', default=None, help='labels.npz from ccil augment (ccil)')
     train.add_argument('--noise-bc', type=float, default=0.1, help='NoiseBC noise level')
+    train.add_argument('--std-floor-task', default=None, choices=sorted(TASKS),
+                       help="floor each observation's z-score scale at this task's observation "
+                            'noise (recommended: the demonstrations alone make a clone '
+                            'amplify sensor noise in dimensions that barely vary)')
     train.add_argument('--config', default=None, help='CCIL YAML (bc, label_ratio)')
     train.add_argument('--set', dest='overrides', nargs='*', default=[],
                        metavar='KEY=VALUE', help='config overrides, e.g. bc.epochs=50')
@@ -178,7 +182,9 @@ def run_train(args: argparse.Namespace) -> int:
         data = (states, actions)
         if args.method == 'noise_bc':
             bc_config = dataclasses.replace(bc_config, noise_bc=args.noise_bc)
-    policy, report = train_bc(*data, bc_config, normalisation_data=(states, actions))
+    floor = _observation_noise(args.std_floor_task, demos.state_dim)
+    policy, report = train_bc(*data, bc_config, normalisation_data=(states, actions),
+                              observation_std_floor=floor)
     output = pathlib.Path(args.output)
     provenance = {'command': args.command_line, 'method': args.method,
                   'demonstrations': demos.source, 'samples': report['samples']}
@@ -191,6 +197,22 @@ def run_train(args: argparse.Namespace) -> int:
     CONSOLE.print(f"{args.method}: {report['samples']} samples, train mse "
                   f"{report['train_mse']:.4f} -> {output}")
     return 0
+
+
+def _observation_noise(task_name: str | None, state_dim: int):
+    """Return the task's observation noise scale (S,), or None without a task."""
+    if task_name is None:
+        return None
+    from robot_learning.ccil.tasks import make_task
+    task = make_task(task_name, 1)
+    try:
+        noise = task.observation_noise_scale.copy()
+    finally:
+        task.close()
+    if noise.shape != (state_dim,):
+        raise ValueError(f'--std-floor-task {task_name}: the task observes {noise.shape[0]} '
+                         f'values, the demonstrations {state_dim}')
+    return noise
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

@@ -4,8 +4,12 @@
 ``f(s_t, a_t) ~= s_real_{t+1} - f_sim(s_t, a_t)`` (the reference's DeltaDynamics_NN: Linear-
 ReLU-Linear-ReLU-Linear, Adam 1e-3). State vector (19 + 2J): base position (3, world), base
 quaternion (4), base linear velocity (3, world), base angular velocity (3, base frame), joint
-positions (J), joint velocities (J). Input: the state without the base x, y (translation
-invariance) plus the raw action a_t.
+positions (J), joint velocities (J). The model works in the heading frame of the current
+state (the world frame turned by the base yaw), so that what it learns does not depend on
+where the robot faces: its input is the state in that frame without the base x, y
+(translation and heading invariance) plus the raw action a_t, and its output, the residual in
+that frame, is turned back into the world (a world-frame model meets headings in the held-out
+recordings that it never saw and diverges in 1 s rollouts).
 
 Multi-step loss: each gradient step rolls a batch of recorded clips out for K steps in the
 simulator, every simulated next state corrected by the model and written back into the engine
@@ -32,6 +36,8 @@ from robot_learning.robots.registry import load_robot
 from robot_learning.robots.spec import RobotSpec
 from robot_learning.sim.base import SimState
 from robot_learning.sim.registry import make_backend
+from robot_learning.tasks.rotations import (heading_of, quat_conjugate, quat_multiply,
+                                            quat_rotate_inverse, yaw_quat)
 
 MODEL_FILE = 'delta_dynamics.pt'
 
@@ -55,9 +61,61 @@ def with_vector(state: SimState, vector: np.ndarray) -> SimState:
                     contact_pos=state.contact_pos.copy())
 
 
+def heading_frame(state: SimState) -> np.ndarray:
+    """Return the heading quaternions (N, 4): the base yaw alone.
+
+    Signed so that the base orientation in that frame has w >= 0 (q and -q are one rotation;
+    the model sees one of them).
+    """
+    frame = yaw_quat(heading_of(state.base_quat))
+    local_w = quat_multiply(quat_conjugate(frame), state.base_quat)[:, 0]
+    return frame * np.where(local_w < 0.0, -1.0, 1.0)[:, None]
+
+
+def to_heading_frame(vector: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """Express state vectors or residuals (N, 13 + 2J) in heading frames (N, 4).
+
+    Base position and linear velocity are rotated, the quaternion is premultiplied by the
+    inverse heading; angular velocity (base frame) and joints are unchanged.
+    """
+    local = vector.copy()
+    local[:, 0:3] = quat_rotate_inverse(frame, vector[:, 0:3])
+    local[:, 3:7] = quat_multiply(quat_conjugate(frame), vector[:, 3:7])
+    local[:, 7:10] = quat_rotate_inverse(frame, vector[:, 7:10])
+    return local
+
+
+def from_heading_frame(local: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+    """Turn residuals (N, 13 + 2J) in heading frames (N, 4) back into the world.
+
+    Differentiable in ``local``: rotations about z, and the quaternion part premultiplied by
+    the heading quaternion (cw, 0, 0, sw), both linear maps.
+    """
+    cw, sw = frame[:, 0], frame[:, 3]
+    c, s = cw * cw - sw * sw, 2.0 * cw * sw
+
+    def planar(x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
+        return [c * x - s * y, s * x + c * y]
+
+    qw, qx, qy, qz = local[:, 3], local[:, 4], local[:, 5], local[:, 6]
+    columns = [*planar(local[:, 0], local[:, 1]), local[:, 2],
+               cw * qw - sw * qz, cw * qx - sw * qy, cw * qy + sw * qx, cw * qz + sw * qw,
+               *planar(local[:, 7], local[:, 8]), local[:, 9]]
+    return torch.cat([torch.stack(columns, dim=1), local[:, 10:]], dim=1)
+
+
 def model_input(state: SimState, targets: np.ndarray, robot: RobotSpec) -> np.ndarray:
-    """Return the model input (N, 11 + 3J): state vector without base x, y, plus raw action."""
-    return np.concatenate([state_vector(state)[:, 2:], raw_actions(targets, robot)], axis=1)
+    """Return the model input (N, 11 + 3J): heading-frame state without base x, y; raw action."""
+    local = to_heading_frame(state_vector(state), heading_frame(state))
+    return np.concatenate([local[:, 2:], raw_actions(targets, robot)], axis=1)
+
+
+def world_residual(model: torch.nn.Module, state: SimState, targets: np.ndarray,
+                   robot: RobotSpec) -> torch.Tensor:
+    """Return the model's residual of the next state in the world frame, (N, 13 + 2J)."""
+    features = torch.as_tensor(model_input(state, targets, robot), dtype=torch.float32)
+    frame = torch.as_tensor(heading_frame(state), dtype=torch.float32)
+    return from_heading_frame(model(features), frame)
 
 
 class DeltaDynamicsModel(torch.nn.Module):
@@ -90,10 +148,9 @@ class DeltaDynamicsCorrection:
 
     def __call__(self, state: SimState, targets: np.ndarray, simulated: SimState) -> SimState:
         """Return the corrected next state."""
-        features = torch.as_tensor(model_input(state, targets, self.robot), dtype=torch.float32)
         with torch.inference_mode():
-            residual = self.model(features).numpy().astype(float)
-        return with_vector(simulated, state_vector(simulated) + residual)
+            residual = world_residual(self.model, state, targets, self.robot)
+        return with_vector(simulated, state_vector(simulated) + residual.numpy().astype(float))
 
     def save(self, folder: str | os.PathLike) -> pathlib.Path:
         """Write ``delta_dynamics.pt`` (TorchScript) into ``folder`` atomically."""
@@ -138,7 +195,8 @@ def fit_delta_dynamics(config: DeltaConfig, clips: ClipSet,
         backend.reset(env_ids, clips.state(chunk))
         backend.step(clips.targets[chunk])
         real_next = state_vector(clips.state(chunk + 1))
-        residuals.append(real_next - state_vector(backend.get_state()))
+        residuals.append(to_heading_frame(real_next - state_vector(backend.get_state()),
+                                          heading_frame(clips.state(chunk))))
         steps.append(real_next - state_vector(clips.state(chunk)))
         features.append(model_input(clips.state(chunk), clips.targets[chunk], robot))
     features, residuals = np.concatenate(features), np.concatenate(residuals)
@@ -164,8 +222,7 @@ def fit_delta_dynamics(config: DeltaConfig, clips: ClipSet,
                 targets = clips.targets[starts + step]
                 backend.step(targets)
                 simulated = backend.get_state()
-                residual = model(torch.as_tensor(model_input(state, targets, robot),
-                                                 dtype=torch.float32))
+                residual = world_residual(model, state, targets, robot)
                 corrected = torch.as_tensor(state_vector(simulated), dtype=torch.float32) \
                     + residual
                 real = torch.as_tensor(state_vector(clips.state(starts + step + 1)),

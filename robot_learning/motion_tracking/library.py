@@ -10,6 +10,7 @@ import numpy as np
 
 from robot_learning.motion_tracking.motion import frame_blend, load_motion, Motion, MotionError
 from robot_learning.robots.spec import RobotSpec
+from robot_learning.tasks.rotations import quat_conjugate, quat_multiply
 
 
 @dataclasses.dataclass
@@ -30,21 +31,6 @@ class ReferenceState:
     """(N, 3) base frame [rad/s]"""
     body_pos: np.ndarray
     """(N, B, 3) world positions of the tracked bodies [m]"""
-
-
-def quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamilton product of (..., 4) quaternions (w, x, y, z)."""
-    w1, x1, y1, z1 = np.moveaxis(a, -1, 0)
-    w2, x2, y2, z2 = np.moveaxis(b, -1, 0)
-    return np.stack([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-                     w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-                     w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-                     w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2], axis=-1)
-
-
-def quat_conjugate(quat: np.ndarray) -> np.ndarray:
-    """Conjugate (inverse of a unit quaternion), (..., 4)."""
-    return quat * np.array([1.0, -1.0, -1.0, -1.0])
 
 
 class MotionLibrary:

@@ -29,6 +29,27 @@ def quat_rotate(quat: np.ndarray, vector: np.ndarray) -> np.ndarray:
     return vector + w * t + _cross(xyz, t)
 
 
+def quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product of (..., 4) quaternions (w, x, y, z)."""
+    w1, x1, y1, z1 = np.moveaxis(a, -1, 0)
+    w2, x2, y2, z2 = np.moveaxis(b, -1, 0)
+    return np.stack([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+                     w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+                     w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+                     w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2], axis=-1)
+
+
+def quat_conjugate(quat: np.ndarray) -> np.ndarray:
+    """Conjugate (inverse of a unit quaternion), (..., 4)."""
+    return quat * np.array([1.0, -1.0, -1.0, -1.0])
+
+
+def heading_of(quat: np.ndarray) -> np.ndarray:
+    """Heading (yaw about the world z axis, ZYX convention) [rad] of quaternions (N, 4), (N,)."""
+    w, x, y, z = quat[:, 0], quat[:, 1], quat[:, 2], quat[:, 3]
+    return np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+
+
 def yaw_quat(yaw: np.ndarray) -> np.ndarray:
     """Quaternions (N, 4) of rotations by ``yaw`` [rad] about the world z axis."""
     quat = np.zeros((yaw.shape[0], 4))

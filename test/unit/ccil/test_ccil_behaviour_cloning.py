@@ -83,3 +83,22 @@ def test_a_policy_of_the_wrong_size_is_not_exported(tmp_path):
     with pytest.raises(ConfigError, match='policy maps 4 observations to 2 actions.*48 -> 12'):
         export_bc_bundle(policy, contract, tmp_path / 'clone')
     assert not (tmp_path / 'clone').exists()
+
+
+def test_the_std_floor_bounds_how_much_sensor_noise_moves_the_policy_input():
+    observations, actions = _data(400)
+    observations[:, 2] = 0.5 + 1e-4 * np.random.default_rng(2).normal(size=400)  # barely varies
+    config = BCConfig(hidden=(8,), epochs=1)
+    plain, _ = train_bc(observations, actions, config)
+    floor = np.array([0.0, 0.0, 0.05, 0.0])
+    floored, _ = train_bc(observations, actions, config, observation_std_floor=floor)
+    std = observations.std(axis=0)
+    np.testing.assert_allclose(plain.observation_std.numpy(), std, rtol=1e-6)
+    # Only the quiet dimension changes: its scale becomes the floor (0.05), not ~1e-4.
+    np.testing.assert_allclose(floored.observation_std.numpy(), [*std[:2], 0.05, std[3]],
+                               rtol=1e-6)
+    noise = torch.zeros(1, 4)
+    noise[0, 2] = 0.05  # one noise level on the quiet dimension
+    shift = floored.normalise(noise) - floored.normalise(torch.zeros(1, 4))
+    assert float(shift[0, 2]) == pytest.approx(1.0)
+    assert float((plain.normalise(noise) - plain.normalise(torch.zeros(1, 4)))[0, 2]) > 100

@@ -4,6 +4,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from robot_learning.ccil.augmentation import load_labels
@@ -37,9 +38,15 @@ def test_collect_augment_train_evaluate_on_the_arm(tmp_path):
 
     assert main(['ccil', 'train', str(demos_path), '--method', 'ccil', '--labels',
                  str(tmp_path / 'aug' / 'labels.npz'), '--set', *SMALL,
-                 '--output', str(tmp_path / 'policy')]) == 0
+                 '--std-floor-task', 'arm_reach', '--output', str(tmp_path / 'policy')]) == 0
     provenance = json.loads((tmp_path / 'policy' / 'provenance.json').read_text())
     assert provenance['samples'] == demos.num_samples + len(labels)
+    # The last joint does not move in a reach: its scale is the task's 0.01 rad noise floor.
+    policy = torch.jit.load(str(tmp_path / 'policy' / 'policy.pt'))
+    assert float(policy.observation_std[6]) == pytest.approx(0.01)
+    assert main(['ccil', 'train', str(demos_path), '--method', 'bc', '--set', *SMALL,
+                 '--std-floor-task', 'quadruped_velocity',
+                 '--output', str(tmp_path / 'p2')]) == 2  # 48 noise values for 13 states
 
     assert main(['ccil', 'evaluate', str(tmp_path / 'policy'), '--task', 'arm_reach',
                  '--episodes', '2', '--report', str(tmp_path / 'report.json')]) == 0
