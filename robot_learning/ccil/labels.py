@@ -70,11 +70,11 @@ class Labels:
 
 def solve_state(residual: Residual, actions: torch.Tensor, targets: torch.Tensor,
                 state_scale: torch.Tensor, solver: str = 'newton', max_iterations: int = 20,
-                tolerance: float = 1e-4, fixed: tuple[int, ...] = ()
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+                tolerance: float = 1e-4, fixed: tuple[int, ...] = (),
+                fixed_values: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Solve s + f(s, a) = target for s, row by row (batched).
 
-    Dimensions listed in ``fixed`` are held at the target's value and their equations dropped
+    Dimensions listed in ``fixed`` are held (at ``fixed_values``) and their equations dropped
     (the solve runs over the other dimensions): state entries that the action alone sets, such
     as the previous action, have no state to come back from.
 
@@ -86,15 +86,18 @@ def solve_state(residual: Residual, actions: torch.Tensor, targets: torch.Tensor
         solver: 'newton' or 'one_step'.
         max_iterations: Newton iterations at most.
         tolerance: Convergence threshold on |r / state_scale|_inf (free dimensions).
-        fixed: State dimensions held at the target's value.
+        fixed: State dimensions held, not solved for.
+        fixed_values: (N, S) whose ``fixed`` columns hold them (default: the targets). A
+            noisy-action label reaches s*_{t+1} from near s*_t, so it holds s*_t's values.
 
     Returns:
         (states (N, S), final |r / state_scale|_inf (N,)).
     """
     free = torch.ones(targets.shape[1], dtype=torch.bool)
     free[list(fixed)] = False
+    held = targets if fixed_values is None else fixed_values
     with torch.no_grad():
-        states = torch.where(free, targets - residual(targets, actions), targets)
+        states = torch.where(free, targets - residual(targets, actions), held)
 
     def error_of(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.no_grad():
@@ -171,7 +174,8 @@ def noisy_action_labels(model, states: np.ndarray, actions: np.ndarray, followin
     solved, error = solve_state(
         model, torch.as_tensor(noisy, dtype=torch.float32),
         torch.as_tensor(targets, dtype=torch.float32), model.state_scale, config.solver,
-        config.max_iterations, config.tolerance, config.fixed_dims)
+        config.max_iterations, config.tolerance, config.fixed_dims,
+        fixed_values=torch.as_tensor(origin_s, dtype=torch.float32))
     labels = Labels(states=solved.numpy().astype(np.float64), actions=noisy,
                     origin_states=origin_s, origin_actions=origin_a, targets=targets,
                     kind=np.full(len(noisy), NOISY_ACTION), residual=error.numpy())

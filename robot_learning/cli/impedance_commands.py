@@ -147,6 +147,7 @@ def run_fit(args: argparse.Namespace) -> int:
 
 
 def _print_result(result) -> None:
+    from robot_learning.impedance_matching.identify import ARMATURE_TRUST
     table = Table(title=f'impedance matching: {result.robot.name}')
     for column in ('group', 'kp [N·m/rad]', 'kd [N·m·s/rad]', 'armature [kg·m²]',
                    'damping', 'friction [N·m]', 'latency [ms]'):
@@ -162,3 +163,8 @@ def _print_result(result) -> None:
     after = [fit.rms_db(fit.matched_sim) for fit in result.fits]
     CONSOLE.print(f'Bode magnitude RMS error over the kept band: before {max(before):.2f} dB '
                   f'(worst joint), after {max(after):.2f} dB')
+    if result.unidentified_armature:
+        CONSOLE.print(f"[yellow]armature not identified (standard error above "
+                      f"{ARMATURE_TRUST:.0%} of the value: the link's inertia hides it) for "
+                      f"{', '.join(result.unidentified_armature)}; the robot's own is kept"
+                      '[/yellow]')

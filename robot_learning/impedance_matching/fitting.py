@@ -17,6 +17,11 @@ Two fits use this misfit:
   With torque measured, the torque response separates the gains from the inertia and the PD
   damping from the joint damping; without it, armature and joint damping stay at their given
   values.
+
+:func:`standard_errors` says how well the data pin each fitted parameter: the Gauss-Newton
+covariance s^2 (J^T J)^-1 of the misfit at the fit (J by central differences, s^2 the residual
+variance). Where the link inertia dwarfs the rotor's, the armature barely changes the response
+and its standard error is of the order of the armature itself: the fit cannot tell it apart.
 """
 
 from __future__ import annotations
@@ -144,6 +149,51 @@ def calibrate_plant(measured: JointFrf, actuator: JointActuator,
     x, cost = _optimise(lambda x: misfit(actuator, plant_of(x), measured), lower, upper,
                         settings)
     return plant_of(x), cost
+
+
+def standard_errors(measured: JointFrf, plant: JointPlant, actuator: JointActuator,
+                    nominal: JointActuator) -> np.ndarray:
+    """Return the standard errors (6,) of a fitted actuator's parameters, in their units.
+
+    Args:
+        measured: the responses the actuator was fitted to.
+        plant: the plant it was fitted with.
+        actuator: the fitted actuator (:func:`fit_actuator`).
+        nominal: the simulator's actuator values, which set the difference steps.
+
+    Returns:
+        Field order of :class:`JointActuator`; NaN for parameters the fit held fixed (armature
+        and joint damping without torque), inf for one that does not change the misfit.
+    """
+    x = actuator.as_vector()
+    typical = np.array([nominal.kp, nominal.kd, max(nominal.armature, 1e-3 * plant.inertia),
+                        max(nominal.kd, 1e-3), max(0.01 * nominal.kp * measured.amplitude, 1e-4),
+                        1.0 / measured.rate])
+    free = np.ones(6, dtype=bool)
+    if measured.torque is None:
+        free[[2, 3]] = False
+    columns = []
+    for index in np.flatnonzero(free):
+        step = 1e-3 * typical[index]
+        low = x.copy()
+        high = x.copy()
+        high[index] += step
+        low[index] = max(x[index] - step, 0.0)
+        change = (misfit(JointActuator(*high), plant, measured)
+                  - misfit(JointActuator(*low), plant, measured))
+        columns.append(change / (high[index] - low[index]))
+    jacobian = np.stack(columns, axis=1)
+    residual = misfit(actuator, plant, measured)
+    dof = max(residual.size - jacobian.shape[1], 1)
+    variance = float(residual @ residual) / dof
+    information = jacobian.T @ jacobian
+    errors = np.full(6, np.nan)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        covariance = variance * np.linalg.pinv(information)
+        diagonal = np.diag(covariance)
+        insensitive = np.diag(information) <= 1e-12 * max(float(np.trace(information)), 1e-300)
+        errors[free] = np.where(insensitive, np.inf, np.sqrt(np.maximum(diagonal, 0.0)))
+    return errors
 
 
 def fit_actuator(measured: JointFrf, plant: JointPlant, nominal: JointActuator,

@@ -9,7 +9,10 @@
    friction loss, latency) with its plant fixed.
 4. Match per joint group (the joint name without its side prefix, e.g. 'calf', 'hip_pitch'):
    the medians over the group's joints and trials; damping, friction and latency are single
-   dynamics parameters of the simulator, so their medians over all joints are used.
+   dynamics parameters of the simulator, so their medians over all joints are used. An
+   armature whose standard error exceeds ``ARMATURE_TRUST`` of its value (the link inertia
+   dwarfs it, so the response cannot separate the two) is not used: a group with no
+   identified armature keeps the robot's own and is listed in ``unidentified_armature``.
 5. Replay the commands on the matched simulator and compare Bode magnitudes before and after.
 6. Turn the spread over joints and trials into randomization ranges around the matched values.
 """
@@ -24,7 +27,8 @@ import numpy as np
 from robot_learning.config import ConfigError
 from robot_learning.impedance_matching.experiment import run_commands
 from robot_learning.impedance_matching.fitting import (calibrate_plant, fit_actuator,
-                                                       FitSettings, JointFrf, measure)
+                                                       FitSettings, JointFrf, measure,
+                                                       standard_errors)
 from robot_learning.impedance_matching.frf import FrequencyResponse, FrfConfig
 from robot_learning.impedance_matching.joint_model import JointActuator, JointPlant
 from robot_learning.impedance_matching.recording import check_recording, Recording
@@ -37,6 +41,8 @@ GAIN_MARGIN = 0.05
 """Widening of the kp, kd and armature scale ranges beyond the observed spread [-]."""
 LATENCY_STEPS_MARGIN = 1
 """Widening of the latency range beyond the observed spread [physics steps]."""
+ARMATURE_TRUST = 0.1
+"""Largest standard error of a fitted armature, relative to its value, that is used [-]."""
 
 
 def joint_group(name: str) -> str:
@@ -79,6 +85,16 @@ class JointFit:
     """Command -> position of the nominal simulator."""
     matched_sim: FrequencyResponse | None = None
     """Command -> position of the matched simulator."""
+    standard_error: np.ndarray | None = None
+    """(6,) standard errors of the actuator parameters (``fitting.standard_errors``)."""
+
+    @property
+    def armature_identified(self) -> bool:
+        """True when the armature was fitted and its standard error is within the trust."""
+        if self.standard_error is None:
+            return False
+        error = float(self.standard_error[2])
+        return bool(np.isfinite(error) and error <= ARMATURE_TRUST * self.actuator.armature)
 
     def rms_db(self, simulated: FrequencyResponse) -> float:
         """RMS of the Bode magnitude difference over the measured kept band [dB]."""
@@ -102,6 +118,8 @@ class MatchResult:
     """Randomization box around the matched simulator: name -> [low, high]."""
     fits: tuple[JointFit, ...]
     torque_measured: bool
+    unidentified_armature: tuple[str, ...] = ()
+    """Groups whose armature no fit identified (they keep the robot's own)."""
 
     def group_table(self) -> dict[str, dict[str, float]]:
         """Return per group the median and range of each fitted parameter (joints, trials)."""
@@ -177,32 +195,46 @@ def match(recording: Recording, simulator: Simulator, band: tuple[float, float],
     fits = []
     for item in measured:
         joint = robot.joint_index(item.joint)
-        actuator, cost = fit_actuator(item, plants[item.joint], nominal_actuator(robot, joint),
-                                      settings)
+        nominal = nominal_actuator(robot, joint)
+        actuator, cost = fit_actuator(item, plants[item.joint], nominal, settings)
         fits.append(JointFit(item.joint, joint_group(item.joint), item.trial, actuator,
-                             plants[item.joint], cost, item, nominal_frf[item.joint]))
+                             plants[item.joint], cost, item, nominal_frf[item.joint],
+                             standard_error=standard_errors(item, plants[item.joint], actuator,
+                                                            nominal)))
 
-    matched_robot, dynamics = _matched(robot, fits)
+    matched_robot, dynamics, unidentified = _matched(robot, fits, torque)
     matched_run = _replay(simulator, matched_robot, joints, recording, dynamics, settle)
     matched_frf = {item.joint: measure(item, band, frf_config).position
                    for item in matched_run.joints}
     fits = tuple(dataclasses.replace(fit, matched_sim=matched_frf[fit.joint]) for fit in fits)
     ranges = _ranges(matched_robot, dynamics, fits, simulator.sim.sim_dt, torque)
-    return MatchResult(robot, matched_robot, dynamics, ranges, fits, torque)
+    return MatchResult(robot, matched_robot, dynamics, ranges, fits, torque, unidentified)
 
 
-def _matched(robot: RobotSpec, fits: list[JointFit]) -> tuple[RobotSpec, dict[str, float]]:
-    """Group medians -> per-joint kp, kd, armature; all-joint medians -> dynamics."""
+def _matched(robot: RobotSpec, fits: list[JointFit], torque: bool
+             ) -> tuple[RobotSpec, dict[str, float], tuple[str, ...]]:
+    """Group medians -> per-joint kp, kd, armature; all-joint medians -> dynamics.
+
+    Returns the matched robot, the dynamics and the groups whose armature is unidentified.
+    """
     kp, kd, armature = robot.kp.copy(), robot.kd.copy(), robot.armature.copy()
+    unidentified = []
     for group in dict.fromkeys(fit.group for fit in fits):
-        members = [fit for fit in fits if fit.group == group]
-        indices = [robot.joint_index(fit.joint) for fit in members]
+        everyone = [fit for fit in fits if fit.group == group]
         # Ratios to the nominal values, so that joints of a group may differ nominally.
         for values, field in ((kp, 'kp'), (kd, 'kd'), (armature, 'armature')):
+            members = everyone
+            if field == 'armature':
+                members = [fit for fit in everyone if fit.armature_identified]
+                if not members:
+                    if torque:
+                        unidentified.append(group)
+                    continue
+            indices = [robot.joint_index(fit.joint) for fit in members]
             nominal = values[indices]
             fitted = np.array([getattr(fit.actuator, field) for fit in members])
             ratio = np.median(fitted / np.where(nominal > 0, nominal, 1.0))
-            for joint in {robot.joint_index(fit.joint) for fit in members}:
+            for joint in {robot.joint_index(fit.joint) for fit in everyone}:
                 values[joint] = ratio * values[joint] if values[joint] > 0 else \
                     np.median(fitted)
     matched = dataclasses.replace(robot, kp=kp, kd=kd, armature=armature)
@@ -210,15 +242,16 @@ def _matched(robot: RobotSpec, fits: list[JointFit]) -> tuple[RobotSpec, dict[st
                 for name, field in (('joint_damping', 'joint_damping'),
                                     ('friction_loss', 'friction_loss'),
                                     ('action_latency', 'latency'))}
-    return matched, dynamics
+    return matched, dynamics, tuple(unidentified)
 
 
 def _ranges(matched: RobotSpec, dynamics: dict[str, float], fits: tuple[JointFit, ...],
             sim_dt: float, torque: bool) -> dict[str, list[float]]:
     """Randomization box around the matched simulator from the spread of the fits."""
     def ratios(field: str, values: np.ndarray) -> np.ndarray:
+        used = [fit for fit in fits if field != 'armature' or fit.armature_identified]
         return np.array([getattr(fit.actuator, field) / values[matched.joint_index(fit.joint)]
-                         for fit in fits if values[matched.joint_index(fit.joint)] > 0])
+                         for fit in used if values[matched.joint_index(fit.joint)] > 0])
 
     ranges = {}
     scales = [('kp_scale', 'kp', matched.kp), ('kd_scale', 'kd', matched.kd)]

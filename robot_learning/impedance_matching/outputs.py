@@ -57,6 +57,10 @@ def report(result: MatchResult) -> dict:
             'plant': {key: (float(value) if not isinstance(value, bool) else value)
                       for key, value in dataclasses.asdict(fit.plant).items()},
             'cost': fit.cost,
+            'standard_error': (None if fit.standard_error is None else {
+                field.name: (float(value) if np.isfinite(value) else None)
+                for field, value in zip(dataclasses.fields(fit.actuator), fit.standard_error)}),
+            'armature_identified': fit.armature_identified,
             'kept_band_hz': [float(fit.measured.position.frequency[fit.measured.position.kept]
                                    .min()),
                              float(fit.measured.position.frequency[fit.measured.position.kept]
@@ -74,6 +78,7 @@ def report(result: MatchResult) -> dict:
                     'armature': result.matched_robot.armature.tolist(),
                     'joint_names': list(result.robot.joint_names)},
         'dynamics': result.dynamics,
+        'unidentified_armature': list(result.unidentified_armature),
         'randomization': result.ranges,
         'groups': result.group_table(),
         'rms_db_before': {'mean': float(np.mean(before)), 'max': float(np.max(before))},

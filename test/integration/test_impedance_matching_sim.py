@@ -42,6 +42,11 @@ def test_fit_recovers_the_reality_actuator(matched):
     assert fit['armature'] == pytest.approx(0.015, rel=0.10)
     assert fit['latency'] == pytest.approx(0.010, abs=0.005)  # within one 5 ms step
     assert fit['rms_db_after'] < 1.0 < fit['rms_db_before']
+    # The calf's rotor is about 4/5 of its inertia: the armature is pinned to about 1 %.
+    assert fit['armature_identified']
+    assert fit['standard_error']['armature'] < 0.1 * fit['armature']
+    assert fit['standard_error']['kp'] < 0.02 * fit['kp']
+    assert report['unidentified_armature'] == []
 
 
 def test_outputs_load_where_they_are_meant_to(matched):

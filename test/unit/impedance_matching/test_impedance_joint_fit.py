@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from robot_learning.impedance_matching.fitting import (calibrate_plant, fit_actuator,
-                                                       FitSettings, JointFrf)
+                                                       FitSettings, JointFrf, standard_errors)
 from robot_learning.impedance_matching.frf import FrequencyResponse
 from robot_learning.impedance_matching.joint_model import (joint_response, JointActuator,
                                                            JointPlant, natural_frequency)
@@ -72,3 +72,23 @@ def test_calibration_recovers_the_plant_from_the_known_actuator():
                                implicit_damping=True)
     assert found.inertia == pytest.approx(0.03, rel=1e-3)
     assert found.stiffness == pytest.approx(0.4, abs=1e-2)
+
+
+def test_standard_errors_tell_an_identifiable_armature_from_one_the_link_hides():
+    nominal = JointActuator(kp=20.0, kd=0.5, armature=0.01)
+    true = JointActuator(kp=22.5, kd=0.4, armature=0.012, latency=0.005)
+    errors = {}
+    for name, inertia in (('light link', 0.005), ('heavy link', 2.0)):
+        plant = JointPlant(inertia=inertia, step=0.005, implicit_damping=True)
+        measured = _measured(true, plant, noise=0.01)
+        fitted, _ = fit_actuator(measured, plant, nominal, SETTINGS)
+        errors[name] = standard_errors(measured, plant, fitted, nominal)
+        assert errors[name][0] < 0.02 * fitted.kp  # the gain is pinned either way
+    # Armature 70 % of the inertia: pinned to about 1 %; 0.6 %: not told from the link.
+    assert errors['light link'][2] < 0.02 * true.armature
+    assert errors['heavy link'][2] > 0.1 * true.armature
+    # Without torque the armature and joint damping are not fitted: no error for them.
+    plant = JointPlant(inertia=0.005, step=0.005, implicit_damping=True)
+    blind = dataclasses.replace(_measured(true, plant), torque=None)
+    fitted, _ = fit_actuator(blind, plant, nominal, SETTINGS)
+    assert np.isnan(standard_errors(blind, plant, fitted, nominal)[[2, 3]]).all()
