@@ -164,7 +164,7 @@ def _print_result(result) -> None:
     CONSOLE.print(f'Bode magnitude RMS error over the kept band: before {max(before):.2f} dB '
                   f'(worst joint), after {max(after):.2f} dB')
     if result.unidentified_armature:
-        CONSOLE.print(f"[yellow]armature not identified (standard error above "
+        CONSOLE.print(f'[yellow]armature not identified (standard error above '
                       f"{ARMATURE_TRUST:.0%} of the value: the link's inertia hides it) for "
                       f"{', '.join(result.unidentified_armature)}; the robot's own is kept"
                       '[/yellow]')
