@@ -28,7 +28,7 @@ import numpy as np
 
 from robot_learning.impedance_matching.excitation import ExcitationConfig
 from robot_learning.impedance_matching.experiment import run_excitation
-from robot_learning.impedance_matching.identify import match, Simulator
+from robot_learning.impedance_matching.identify import joint_group, match, Simulator
 from robot_learning.impedance_matching.outputs import write_outputs
 from robot_learning.impedance_matching.plots import plot_summary
 from robot_learning.robots.registry import load_robot
@@ -78,6 +78,13 @@ def evaluate(robot_name: str, trials: int, excitation: ExcitationConfig,
         fitted = np.array([getattr(fit.actuator, name) / expected[name][
             robot.joint_index(fit.joint)] - 1.0 for fit in result.fits])
         row[f'{name}_error_per_fit_max'] = float(np.abs(fitted).max())
+    # The armature where the fitter identified it (groups it could not keep the robot's own).
+    identified = np.array([joint_group(name) not in result.unidentified_armature
+                           for name in robot.joint_names])
+    error = np.abs(matched.armature / expected['armature'] - 1.0)
+    row['unidentified_armature'] = list(result.unidentified_armature)
+    row['armature_error_max_identified'] = float(error[identified].max()) \
+        if identified.any() else None
     latency = result.dynamics['action_latency']
     row['latency_true_ms'] = 1e3 * expected['latency']
     row['latency_matched_ms'] = 1e3 * latency
