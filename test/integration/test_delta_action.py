@@ -171,3 +171,34 @@ def test_sysid_recovers_a_known_parameter():
     result = fit_sysid(config, clips)
     assert abs(result['parameters']['kp_scale'] - 0.75) < 0.02
     assert result['objective'] < 0.1 * result['nominal_objective']
+
+
+def test_cli_fits_every_method_and_evaluates_them_open_loop(tmp_path, capsys):
+    """``robot-learning delta fit`` then ``delta evaluate`` on trajectory files (tiny budgets)."""
+    import json
+
+    from robot_learning.cli.main import main
+    paths = []
+    for index, trajectory in enumerate(record('quadruped', 40, dynamics={'motor_strength': 0.8},
+                                              seed=3)):
+        paths.append(str(trajectory.save(tmp_path / f'rec{index}.npz')))
+    small = ['horizon_s=0.2', 'eval_horizons_s=[0.1,0.2]', 'num_envs=16', 'max_iterations=2',
+             'network.actor_hidden_dims=[32]', 'network.critic_hidden_dims=[32]',
+             'sysid.max_iterations=1', 'sysid.population=3', 'sysid.max_clips=4',
+             'delta_dynamics.iterations=3', 'delta_dynamics.batch_clips=8',
+             'delta_dynamics.hidden_dims=[16]', 'sim.num_threads=1']
+    models = tmp_path / 'models'
+    assert main(['delta', 'fit', *small, '--clips', *paths[:1], '--output', str(models)]) == 0
+    assert (models / 'asap' / 'delta.pt').is_file() and (models / 'sysid.yaml').is_file()
+    assert (models / 'delta_dynamics' / 'delta_dynamics.pt').is_file()
+    assert main(['delta', 'evaluate', *small, '--clips', paths[1], '--models', str(models),
+                 '--output', str(tmp_path / 'open_loop')]) == 0
+    report = json.loads((tmp_path / 'open_loop' / 'report.json').read_text())
+    assert set(report['methods']) == {'vanilla', 'sysid', 'delta_dynamics', 'asap'}
+    for rows in report['methods'].values():
+        assert all(np.isfinite(row['g_mpjpe_mm']) for row in rows.values())
+    # A recording whose joints do not match the robot is refused, naming the file.
+    assert main(['delta', 'fit', *small, '--config', 'config/delta/humanoid.yaml',
+                 '--clips', paths[0], '--output', str(tmp_path / 'wrong')]) == 2
+    error = capsys.readouterr().err
+    assert 'rec0.npz' in error and 'joint' in error, error
