@@ -32,7 +32,7 @@ def _state(rng, count: int = 5) -> SimState:
 
 
 def _turned(state: SimState, yaw: float) -> SimState:
-    """The same state seen after turning the world by ``yaw`` about z."""
+    """Return the same state seen after turning the world by ``yaw`` about z."""
     turn = yaw_quat(np.full(len(state.base_pos), yaw))
     vector = state_vector(state).copy()
     vector[:, 0:3] = quat_rotate(turn, vector[:, 0:3])
