@@ -36,7 +36,7 @@ from robot_learning.ccil.behaviour_cloning import train_bc
 from robot_learning.ccil.config import load_ccil_config
 from robot_learning.ccil.evaluation import collect_demonstrations, evaluate_policy
 from robot_learning.ccil.plots import plot_benchmark, plot_labels
-from robot_learning.ccil.tasks import make_task, Perturbation
+from robot_learning.ccil.tasks import make_task, observation_noise_of, Perturbation
 from robot_learning.paths import share_dir
 
 TASKS = {
@@ -84,7 +84,7 @@ def run_task(name: str, seeds: list[int], episodes: int, output: pathlib.Path,
             labels=dataclasses.replace(config.labels, seed=seed),
             bc=dataclasses.replace(config.bc, seed=seed))
         states, actions = demos.samples()
-        floor = {'observation_std_floor': floor_of(name) if std_floor else None}
+        floor = {'observation_std_floor': observation_noise_of(name) if std_floor else None}
         bc, _ = train_bc(states, actions, seeded.bc, **floor)
         noise_bc, _ = train_bc(states, actions,
                                dataclasses.replace(seeded.bc, noise_bc=NOISE_BC), **floor)
@@ -128,15 +128,6 @@ def run_task(name: str, seeds: list[int], episodes: int, output: pathlib.Path,
             'evaluation': dataclasses.asdict(evaluation), 'episodes': episodes,
             'noise_bc': NOISE_BC, 'config_overrides': overrides, 'runs': runs,
             'summary': summary, 'ccil_vs_bc_relative': improvement}
-
-
-def floor_of(name: str) -> np.ndarray:
-    """Return the task's observation noise scale (S,), the policies' z-score floor."""
-    task = make_task(name, 1)
-    try:
-        return task.observation_noise_scale.copy()
-    finally:
-        task.close()
 
 
 def markdown(results: dict) -> str:

@@ -126,3 +126,12 @@ def make_task(name: str, num_envs: int, seed: int = 0,
         raise ConfigError(f"unknown CCIL task '{name}'; valid: {', '.join(TASKS)}")
     module, cls = TASKS[name].split(':')
     return getattr(importlib.import_module(module), cls)(num_envs, seed, perturbation)
+
+
+def observation_noise_of(name: str) -> np.ndarray:
+    """Return a registered task's observation noise scale (S,) (builds and closes the task)."""
+    task = make_task(name, 1)
+    try:
+        return task.observation_noise_scale.copy()
+    finally:
+        task.close()

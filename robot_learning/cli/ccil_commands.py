@@ -204,12 +204,8 @@ def _observation_noise(task_name: str | None, state_dim: int):
     """Return the task's observation noise scale (S,), or None without a task."""
     if task_name is None:
         return None
-    from robot_learning.ccil.tasks import make_task
-    task = make_task(task_name, 1)
-    try:
-        noise = task.observation_noise_scale.copy()
-    finally:
-        task.close()
+    from robot_learning.ccil.tasks import observation_noise_of
+    noise = observation_noise_of(task_name)
     if noise.shape != (state_dim,):
         raise ValueError(f'--std-floor-task {task_name}: the task observes {noise.shape[0]} '
                          f'values, the demonstrations {state_dim}')

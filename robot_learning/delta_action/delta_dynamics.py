@@ -104,18 +104,23 @@ def from_heading_frame(local: torch.Tensor, frame: torch.Tensor) -> torch.Tensor
     return torch.cat([torch.stack(columns, dim=1), local[:, 10:]], dim=1)
 
 
-def model_input(state: SimState, targets: np.ndarray, robot: RobotSpec) -> np.ndarray:
-    """Return the model input (N, 11 + 3J): heading-frame state without base x, y; raw action."""
-    local = to_heading_frame(state_vector(state), heading_frame(state))
+def model_input(state: SimState, targets: np.ndarray, robot: RobotSpec,
+                frame: np.ndarray | None = None) -> np.ndarray:
+    """Return the model input (N, 11 + 3J): heading-frame state without base x, y; raw action.
+
+    ``frame`` is ``heading_frame(state)`` when the caller already has it.
+    """
+    frame = heading_frame(state) if frame is None else frame
+    local = to_heading_frame(state_vector(state), frame)
     return np.concatenate([local[:, 2:], raw_actions(targets, robot)], axis=1)
 
 
 def world_residual(model: torch.nn.Module, state: SimState, targets: np.ndarray,
                    robot: RobotSpec) -> torch.Tensor:
     """Return the model's residual of the next state in the world frame, (N, 13 + 2J)."""
-    features = torch.as_tensor(model_input(state, targets, robot), dtype=torch.float32)
-    frame = torch.as_tensor(heading_frame(state), dtype=torch.float32)
-    return from_heading_frame(model(features), frame)
+    frame = heading_frame(state)
+    features = torch.as_tensor(model_input(state, targets, robot, frame), dtype=torch.float32)
+    return from_heading_frame(model(features), torch.as_tensor(frame, dtype=torch.float32))
 
 
 class DeltaDynamicsModel(torch.nn.Module):
@@ -192,13 +197,14 @@ def fit_delta_dynamics(config: DeltaConfig, clips: ClipSet,
     features, residuals, steps = [], [], []
     for chunk in np.array_split(rows, max(1, rows.size // batch)):
         chunk = np.resize(chunk, batch)
-        backend.reset(env_ids, clips.state(chunk))
+        start = clips.state(chunk)
+        frame = heading_frame(start)
+        backend.reset(env_ids, start)
         backend.step(clips.targets[chunk])
         real_next = state_vector(clips.state(chunk + 1))
-        residuals.append(to_heading_frame(real_next - state_vector(backend.get_state()),
-                                          heading_frame(clips.state(chunk))))
-        steps.append(real_next - state_vector(clips.state(chunk)))
-        features.append(model_input(clips.state(chunk), clips.targets[chunk], robot))
+        residuals.append(to_heading_frame(real_next - state_vector(backend.get_state()), frame))
+        steps.append(real_next - state_vector(start))
+        features.append(model_input(start, clips.targets[chunk], robot, frame))
     features, residuals = np.concatenate(features), np.concatenate(residuals)
     model = DeltaDynamicsModel(features.shape[1], residuals.shape[1], settings.hidden_dims)
     model.input_mean[:] = torch.as_tensor(features.mean(axis=0), dtype=torch.float32)
