@@ -60,7 +60,7 @@ def deploy(bundle: pathlib.Path, reality: str, output: pathlib.Path, profile: tu
 def fall_time(trajectory_path: pathlib.Path, max_tilt: float = 1.0) -> float | None:
     """Return the time [s] after the start when the base first tilts over ``max_tilt``."""
     from robot_learning.data.trajectory import Trajectory
-    from robot_learning.tasks.rotations import projected_gravity
+    from robot_learning.rotations import projected_gravity
     trajectory = Trajectory.load(trajectory_path)
     tilt = np.arccos(np.clip(-projected_gravity(trajectory.base_quat)[:, 2], -1.0, 1.0))
     over = np.flatnonzero(tilt > max_tilt)

@@ -18,9 +18,9 @@ import numpy as np
 
 from robot_learning.ccil.tasks import Perturbation, Task
 from robot_learning.robots.registry import load_robot
+from robot_learning.rotations import projected_gravity, quat_rotate_inverse
 from robot_learning.sim.base import SimConfig
 from robot_learning.sim.registry import make_backend
-from robot_learning.tasks.rotations import projected_gravity, quat_rotate_inverse
 
 EPISODE_S = 8.0
 FALL_HEIGHT = 0.55

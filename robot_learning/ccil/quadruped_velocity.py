@@ -19,10 +19,10 @@ import numpy as np
 from robot_learning.ccil.tasks import Perturbation, Task
 from robot_learning.paths import share_dir
 from robot_learning.policies.runtime import PolicyRuntime
+from robot_learning.rotations import quat_rotate_inverse
 from robot_learning.sim.base import SimConfig
 from robot_learning.tasks.commands import VelocityCommandConfig
 from robot_learning.tasks.observations import term_size
-from robot_learning.tasks.rotations import quat_rotate_inverse
 from robot_learning.tasks.velocity_tracking import VelocityTaskConfig, VelocityTrackingEnv
 
 EXPERT_BUNDLE = 'policies/quadruped_flat'

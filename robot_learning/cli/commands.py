@@ -95,7 +95,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """``robot-learning evaluate``."""
     if args.target or args.heatmap or args.reality or args.training_runs:
         return run_transfer_evaluation(args)
-    from robot_learning.policies.evaluation import (evaluate_bundle, EvaluationConfig,
+    from robot_learning.evaluation.velocity import (evaluate_bundle, EvaluationConfig,
                                                     write_report)
     config = EvaluationConfig(
         backend=args.backend, num_envs=args.num_envs, episode_length_s=args.episode_length,
@@ -116,8 +116,8 @@ def run_transfer_evaluation(args: argparse.Namespace) -> int:
     from robot_learning.config import ConfigError
     from robot_learning.domain_randomization.plots import plot_heatmap, plot_training
     from robot_learning.domain_randomization.schedule import read_history
-    from robot_learning.domain_randomization.transfer import evaluate_transfer, TransferConfig
-    from robot_learning.policies.evaluation import write_report
+    from robot_learning.evaluation.transfer import evaluate_transfer, TransferConfig
+    from robot_learning.evaluation.velocity import write_report
     from robot_learning.rl.train_config import TrainConfig
     if not args.target:
         raise ConfigError('--heatmap, --reality and --training-runs need --target TRAIN_YAML '

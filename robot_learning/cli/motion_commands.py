@@ -79,7 +79,7 @@ def print_tracking(title: str, per_motion: dict, mean: dict) -> None:
 
 def run_generate(args: argparse.Namespace) -> int:
     """``robot-learning motion generate``."""
-    from robot_learning.motion_tracking.motions import write_motions
+    from robot_learning.motions.motions import write_motions
     for path in write_motions(pathlib.Path(args.output) if args.output else None):
         CONSOLE.print(f'wrote {path}')
     return 0
@@ -87,8 +87,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """``robot-learning motion evaluate``."""
-    from robot_learning.motion_tracking.evaluation import (evaluate_tracking,
-                                                           TrackingEvaluationConfig)
+    from robot_learning.evaluation.motions import evaluate_tracking, TrackingEvaluationConfig
     report = evaluate_tracking(args.bundle, TrackingEvaluationConfig(
         backend=args.backend, reality=args.reality, motions=tuple(args.motions)))
     print_tracking(f'{args.bundle} on {args.reality or args.backend}', report['motions'],
@@ -116,10 +115,10 @@ def run_collect(args: argparse.Namespace) -> int:
 
 def run_clip(args: argparse.Namespace) -> int:
     """``robot-learning motion clip``."""
-    from robot_learning.motion_tracking.clips import clip_from_bag
-    from robot_learning.motion_tracking.evaluation import rollout_metrics
-    from robot_learning.motion_tracking.kinematics import BodyKinematics
-    from robot_learning.motion_tracking.library import MotionLibrary
+    from robot_learning.motions.clips import clip_from_bag
+    from robot_learning.evaluation.motions import rollout_metrics
+    from robot_learning.motions.kinematics import BodyKinematics
+    from robot_learning.motions.library import MotionLibrary
     from robot_learning.policies.contract import load_contract
     from robot_learning.robots.registry import load_robot
     contract = load_contract(args.bundle)

@@ -48,7 +48,7 @@ import numpy as np
 from robot_learning.data import bag_io
 from robot_learning.data.trajectory import Trajectory
 from robot_learning.robots.joint_order import joint_order, pick
-from robot_learning.tasks.rotations import quat_rotate
+from robot_learning.rotations import quat_rotate
 
 GAP_FACTOR = 1.5
 """A stamp step longer than this many control periods is a gap."""

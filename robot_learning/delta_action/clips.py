@@ -20,8 +20,8 @@ import numpy as np
 
 from robot_learning.data.trajectory import Trajectory, TrajectoryError
 from robot_learning.robots.spec import RobotSpec
+from robot_learning.rotations import projected_gravity
 from robot_learning.sim.base import SimState
-from robot_learning.tasks.rotations import projected_gravity
 
 REQUIRED_FIELDS = ('joint_pos', 'joint_vel', 'base_pos', 'base_quat', 'base_lin_vel',
                    'base_ang_vel', 'actions')

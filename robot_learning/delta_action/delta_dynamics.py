@@ -34,10 +34,10 @@ from robot_learning.delta_action.config import DeltaConfig
 from robot_learning.delta_action.model import raw_actions
 from robot_learning.robots.registry import load_robot
 from robot_learning.robots.spec import RobotSpec
+from robot_learning.rotations import (heading_of, quat_conjugate, quat_multiply,
+                                      quat_rotate_inverse, yaw_quat)
 from robot_learning.sim.base import SimState
 from robot_learning.sim.registry import make_backend
-from robot_learning.tasks.rotations import (heading_of, quat_conjugate, quat_multiply,
-                                            quat_rotate_inverse, yaw_quat)
 
 MODEL_FILE = 'delta_dynamics.pt'
 

@@ -20,13 +20,13 @@ import numpy as np
 from robot_learning.delta_action.clips import ClipSet
 from robot_learning.delta_action.config import DeltaConfig
 from robot_learning.delta_action.kinematics import BodyKinematics
-from robot_learning.delta_action.model import (delta_observation, delta_target_offset,
-                                               joint_mask, raw_actions)
+from robot_learning.delta_action.model import (delta_observation, delta_target_offset, joint_mask,
+                                               raw_actions)
 from robot_learning.robots.registry import load_robot
+from robot_learning.rotations import quat_rotate_inverse
 from robot_learning.sim.base import SimBackend, SimState
 from robot_learning.sim.registry import make_backend
 from robot_learning.tasks import rewards as R
-from robot_learning.tasks.rotations import quat_rotate_inverse
 
 EXPONENT_CAP = 20.0
 """|delta_a| above this is capped inside exp() of the action-norm penalty (overflow guard)."""

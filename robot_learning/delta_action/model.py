@@ -25,8 +25,8 @@ import torch
 import yaml
 
 from robot_learning.robots.spec import RobotSpec
+from robot_learning.rotations import projected_gravity, quat_rotate_inverse
 from robot_learning.sim.base import SimState
-from robot_learning.tasks.rotations import projected_gravity, quat_rotate_inverse
 
 MODEL_FILE = 'delta.pt'
 """TorchScript actor (observation normalization included): (N, D) -> (N, J) delta_a."""

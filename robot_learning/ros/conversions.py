@@ -20,7 +20,7 @@ from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from robot_learning.robots.joint_order import joint_order, pick
-from robot_learning.tasks.rotations import quat_rotate, quat_rotate_inverse
+from robot_learning.rotations import quat_rotate, quat_rotate_inverse
 
 GRAVITY = 9.81
 

@@ -7,7 +7,7 @@ processes talking real DDS; the bag is exported to a control-rate trajectory (re
 joints from /joint_states, base pose and velocity from /odom as motion capture would give them;
 the joint targets actually sent on /joint_commands). The clip starts at the first policy
 command (motion time 0: the first target that is not the soft start's default pose), lasts the
-motion, and is scored against the reference with ``motion_tracking.evaluation``.
+motion, and is scored against the reference with ``evaluation.motions``.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
 from robot_learning.data.trajectory import Trajectory
-from robot_learning.motion_tracking.clips import clip_from_bag
-from robot_learning.motion_tracking.evaluation import mean_metrics, rollout_metrics
-from robot_learning.motion_tracking.kinematics import BodyKinematics
-from robot_learning.motion_tracking.library import MotionLibrary
+from robot_learning.evaluation.motions import mean_metrics, rollout_metrics
+from robot_learning.motions.clips import clip_from_bag
+from robot_learning.motions.kinematics import BodyKinematics
+from robot_learning.motions.library import MotionLibrary
 from robot_learning.policies.contract import load_contract
 from robot_learning.robots.registry import load_robot
 from robot_learning.ros.sim_to_sim import (_check_alive, Operator, ros_environment, start_node,

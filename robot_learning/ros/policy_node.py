@@ -58,7 +58,7 @@ from std_msgs.msg import Bool, Empty, Float64, Float64MultiArray, String
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
-from robot_learning.motion_tracking.library import motion_inputs, MotionLibrary
+from robot_learning.motions.library import motion_inputs, MotionLibrary
 from robot_learning.paths import share_dir
 from robot_learning.policies.runtime import PolicyRuntime
 from robot_learning.policies.safety import (ACTIVE_STATES, Fault, SafetyConfig, SafetyInputs,

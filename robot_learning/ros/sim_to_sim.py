@@ -139,7 +139,7 @@ def run_sim_to_sim(config: SimToSimConfig) -> dict:
     """Run the loop; return the report (also written to ``<output>/report.json``)."""
     from robot_learning.data.bag_export import export_bag_for_contract
     from robot_learning.policies.contract import load_contract
-    from robot_learning.policies.tracking_report import plot_tracking, tracking_metrics
+    from robot_learning.evaluation.tracking_report import plot_tracking, tracking_metrics
 
     output = pathlib.Path(config.output)
     output.mkdir(parents=True, exist_ok=True)

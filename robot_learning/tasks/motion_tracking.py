@@ -18,8 +18,8 @@ import numpy as np
 
 from robot_learning.config import ConfigError
 from robot_learning.domain_randomization.randomizer import Randomizer
-from robot_learning.motion_tracking.kinematics import BodyKinematics
-from robot_learning.motion_tracking.library import motion_inputs, MotionLibrary, ReferenceState
+from robot_learning.motions.kinematics import BodyKinematics
+from robot_learning.motions.library import motion_inputs, MotionLibrary, ReferenceState
 from robot_learning.robots.registry import load_robot
 from robot_learning.robots.spec import RobotSpec
 from robot_learning.sim.base import SimBackend, SimConfig, SimState

@@ -13,8 +13,8 @@ from typing import Callable
 
 import numpy as np
 
-from robot_learning.tasks.rotations import projected_gravity as _projected_gravity
-from robot_learning.tasks.rotations import quat_rotate_inverse
+from robot_learning.rotations import projected_gravity as _projected_gravity
+from robot_learning.rotations import quat_rotate_inverse
 
 
 @dataclasses.dataclass

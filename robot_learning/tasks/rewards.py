@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from robot_learning.tasks.rotations import projected_gravity, quat_rotate_inverse
+from robot_learning.rotations import projected_gravity, quat_rotate_inverse
 
 
 def track_lin_vel_xy_exp(base_quat: np.ndarray, base_lin_vel: np.ndarray, command: np.ndarray,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from robot_learning.tasks.rotations import projected_gravity
+from robot_learning.rotations import projected_gravity
 
 
 def base_height_below(base_pos: np.ndarray, minimum: float) -> np.ndarray:

@@ -17,12 +17,12 @@ import numpy as np
 from robot_learning.domain_randomization.randomizer import Randomizer
 from robot_learning.robots.registry import load_robot
 from robot_learning.robots.spec import RobotSpec
+from robot_learning.rotations import quat_rotate_inverse, yaw_quat
 from robot_learning.sim.base import SimBackend, SimConfig, SimState
 from robot_learning.tasks import rewards as R
 from robot_learning.tasks import terminations as T
 from robot_learning.tasks.commands import sample_velocity_commands, VelocityCommandConfig
 from robot_learning.tasks.observations import ObservationInputs, ObservationTerm
-from robot_learning.tasks.rotations import quat_rotate_inverse, yaw_quat
 from robot_learning.tasks.simulated_task import SimulatedTask
 from robot_learning.tasks.success import velocity_tracking_success
 

@@ -27,8 +27,8 @@ from robot_learning.data import bag_io
 from robot_learning.data.bag_export import BagExportError, BagTopics, export_bag
 from robot_learning.data.trajectory import Trajectory
 from robot_learning.policies.contract import PolicyContract, save_contract
+from robot_learning.rotations import quat_rotate_inverse, yaw_quat
 from robot_learning.tasks.observations import ObservationTerm
-from robot_learning.tasks.rotations import quat_rotate_inverse, yaw_quat
 
 JOINTS = ('FL_hip_joint', 'FL_thigh_joint', 'FL_calf_joint', 'FR_hip_joint', 'FR_thigh_joint',
           'FR_calf_joint')

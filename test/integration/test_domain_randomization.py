@@ -17,8 +17,7 @@ import yaml
 from robot_learning.cli.main import main
 from robot_learning.config import ConfigError, load_config
 from robot_learning.domain_randomization.schedule import read_history
-from robot_learning.domain_randomization.transfer import (evaluate_transfer, heatmap_values,
-                                                          TransferConfig)
+from robot_learning.evaluation.transfer import evaluate_transfer, heatmap_values, TransferConfig
 from robot_learning.paths import share_dir
 from robot_learning.rl.runner import latest_checkpoint
 from robot_learning.rl.train_config import TrainConfig

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from robot_learning.config import load_config
-from robot_learning.motion_tracking.library import motion_inputs
+from robot_learning.motions.library import motion_inputs
 from robot_learning.rl.train_config import TrainConfig
 from robot_learning.sim.base import SimConfig
 from robot_learning.tasks.motion_tracking import MotionTaskConfig, MotionTrackingEnv

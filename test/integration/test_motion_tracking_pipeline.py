@@ -17,9 +17,9 @@ from robot_learning.cli.main import main
 from robot_learning.config import load_config
 from robot_learning.data.bag_io import bag_info, read_messages
 from robot_learning.data.trajectory import Trajectory
-from robot_learning.motion_tracking.evaluation import evaluate_tracking, TrackingEvaluationConfig
-from robot_learning.motion_tracking.library import motion_inputs, MotionLibrary
-from robot_learning.motion_tracking.motions import make_motion
+from robot_learning.evaluation.motions import evaluate_tracking, TrackingEvaluationConfig
+from robot_learning.motions.library import motion_inputs, MotionLibrary
+from robot_learning.motions.motions import make_motion
 from robot_learning.paths import share_dir
 from robot_learning.policies.contract import load_contract
 from robot_learning.policies.export import export_bundle

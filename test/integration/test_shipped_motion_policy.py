@@ -8,7 +8,7 @@ arm swing 33.9, step in place 52.3, kick 45.2) and a joint error below 0.15 rad 
 
 from __future__ import annotations
 
-from robot_learning.motion_tracking.evaluation import evaluate_tracking, TrackingEvaluationConfig
+from robot_learning.evaluation.motions import evaluate_tracking, TrackingEvaluationConfig
 from robot_learning.paths import share_dir
 
 BUNDLE = share_dir() / 'policies' / 'humanoid_motion'

@@ -7,9 +7,9 @@ import numpy as np
 import onnxruntime
 import torch
 
+from robot_learning.evaluation.velocity import evaluate_bundle, EvaluationConfig
 from robot_learning.paths import share_dir
 from robot_learning.policies.contract import load_contract
-from robot_learning.policies.evaluation import evaluate_bundle, EvaluationConfig
 from robot_learning.robots import load_robot
 
 BUNDLE = share_dir() / 'policies' / 'quadruped_flat'

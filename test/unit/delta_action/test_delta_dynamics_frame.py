@@ -9,12 +9,11 @@ import torch
 
 from robot_learning.delta_action.delta_dynamics import (DeltaDynamicsCorrection,
                                                         DeltaDynamicsModel, from_heading_frame,
-                                                        heading_frame, model_input,
-                                                        state_vector,
+                                                        heading_frame, model_input, state_vector,
                                                         to_heading_frame, with_vector)
 from robot_learning.robots.registry import load_robot
+from robot_learning.rotations import heading_of, quat_multiply, quat_rotate, yaw_quat
 from robot_learning.sim.base import SimState
-from robot_learning.tasks.rotations import heading_of, quat_multiply, quat_rotate, yaw_quat
 
 JOINTS = 12
 

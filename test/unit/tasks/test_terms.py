@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from robot_learning.rotations import projected_gravity, quat_rotate, quat_rotate_inverse
 from robot_learning.tasks import rewards as R
 from robot_learning.tasks import terminations as T
 from robot_learning.tasks.actions import joint_position_targets
 from robot_learning.tasks.commands import sample_velocity_commands, VelocityCommandConfig
 from robot_learning.tasks.observations import (compute_observation, ObservationInputs,
                                                ObservationTerm, term_size)
-from robot_learning.tasks.rotations import projected_gravity, quat_rotate, quat_rotate_inverse
 
 # A base yawed by +90 degrees, and one pitched nose-down by 90 degrees (rotation about +y).
 YAW_90 = np.array([[np.cos(np.pi / 4), 0.0, 0.0, np.sin(np.pi / 4)]])

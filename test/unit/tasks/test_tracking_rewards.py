@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from robot_learning.motion_tracking.evaluation import tracking_metrics
+from robot_learning.evaluation.motions import tracking_metrics
 from robot_learning.tasks import tracking_rewards as TR
 from robot_learning.tasks.observations import (compute_observation, ObservationInputs,
                                                ObservationTerm, term_size)

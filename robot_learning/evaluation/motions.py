@@ -18,8 +18,8 @@ import pathlib
 
 import numpy as np
 
-from robot_learning.motion_tracking.kinematics import BodyKinematics
-from robot_learning.motion_tracking.library import MotionLibrary
+from robot_learning.motions.kinematics import BodyKinematics
+from robot_learning.motions.library import MotionLibrary
 from robot_learning.robots.registry import load_robot
 from robot_learning.tasks import tracking_rewards as TR
 

@@ -16,7 +16,7 @@ import pathlib
 
 import numpy as np
 
-from robot_learning.tasks.rotations import quat_rotate_inverse
+from robot_learning.rotations import quat_rotate_inverse
 
 
 def settled_mask(time: np.ndarray, commands: np.ndarray, settle_s: float) -> np.ndarray:

@@ -8,9 +8,9 @@ import pathlib
 
 import numpy as np
 
-from robot_learning.motion_tracking.motion import frame_blend, load_motion, Motion, MotionError
+from robot_learning.motions.motion import frame_blend, load_motion, Motion, MotionError
 from robot_learning.robots.spec import RobotSpec
-from robot_learning.tasks.rotations import quat_conjugate, quat_multiply
+from robot_learning.rotations import quat_conjugate, quat_multiply
 
 
 @dataclasses.dataclass

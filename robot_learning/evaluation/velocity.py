@@ -21,8 +21,8 @@ import numpy as np
 
 from robot_learning.policies.runtime import PolicyRuntime
 from robot_learning.robots.registry import load_robot
+from robot_learning.rotations import quat_rotate_inverse
 from robot_learning.sim.base import SimConfig
-from robot_learning.tasks.rotations import quat_rotate_inverse
 from robot_learning.tasks.velocity_tracking import VelocityTaskConfig, VelocityTrackingEnv
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from robot_learning.motion_tracking.kinematics import BodyKinematics
-from robot_learning.motion_tracking.library import motion_inputs, motion_phase, MotionLibrary
-from robot_learning.motion_tracking.motion import load_motion, Motion, MotionError
-from robot_learning.motion_tracking.motions import (FEET, joint_trajectory, keyframe_offsets,
-                                                    KEYFRAMES, make_motion)
+from robot_learning.motions.kinematics import BodyKinematics
+from robot_learning.motions.library import motion_inputs, motion_phase, MotionLibrary
+from robot_learning.motions.motion import load_motion, Motion, MotionError
+from robot_learning.motions.motions import (FEET, joint_trajectory, keyframe_offsets, KEYFRAMES,
+                                            make_motion)
 from robot_learning.robots.registry import load_robot
 
 ROBOT = load_robot('humanoid')

@@ -7,7 +7,7 @@ sampled at ``FPS``. The pelvis stays upright; its height and horizontal position
 MuJoCo forward kinematics so that the supporting foot keeps its sole on the ground and does not
 slide: the horizontal base motion cancels the motion of the feet, weighted toward the lower one.
 
-Regenerate the files with ``python -m robot_learning.motion_tracking.motions [OUTPUT_DIR]``.
+Regenerate the files with ``python -m robot_learning.motions.motions [OUTPUT_DIR]``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import sys
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from robot_learning.motion_tracking.kinematics import BodyKinematics
-from robot_learning.motion_tracking.motion import Motion, MOTION_DIR
+from robot_learning.motions.kinematics import BodyKinematics
+from robot_learning.motions.motion import Motion, MOTION_DIR
 from robot_learning.paths import share_dir
 from robot_learning.robots.registry import load_robot
 from robot_learning.robots.spec import RobotSpec
