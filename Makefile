@@ -17,6 +17,8 @@ venv: $(STAMP)
 
 # torch==2.13.0 is the CPU build on these machines and must come BEFORE the project: setup.py
 # leaves torch unpinned, so an already installed torch satisfies it and pip downloads no other.
+# The dev extra brings colcon (colcon-core, colcon-ros, colcon-bash) from PyPI: the test suite
+# builds the package with a plain `colcon build` (test/integration/test_colcon_install.py).
 $(STAMP): setup.py setup.cfg package.xml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip

@@ -31,6 +31,9 @@ ros_requires = [
     # ROS 2 (Kilted) as pip wheels; on a robot the system's ROS 2 provides these instead.
     # rclpy does not import without the middleware wheels (rmw-fastrtps-cpp, fastdds).
     'ros-rclpy',
+    'ros-rcl-interfaces',
+    'ros-lifecycle-msgs',
+    'ros-ament-index-python',
     'ros-rmw-fastrtps-cpp',
     'ros-fastdds',
     'ros-builtin-interfaces',
@@ -47,6 +50,11 @@ ros_requires = [
 dev_requires = [
     'pytest',
     'pytest-timeout',
+    # test/integration/test_colcon_install.py builds the package with colcon (a plain install).
+    # colcon-core pins setuptools<80, so this venv gets setuptools 79.
+    'colcon-core',
+    'colcon-ros',
+    'colcon-bash',
     # CI tests the mujoco_warp backend on Warp's CPU device.
     'mujoco-warp==4.0.0',
     'warp-lang==1.19.0',
@@ -69,12 +77,14 @@ setup(
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         (share, ['package.xml']),
+        # Every data folder a node reads at run time, whole (test_colcon_install.py compares
+        # the installed share folder with the checkout).
         *share_files(
             'launch/*.launch.py',
-            'config/**/*.yaml',
-            'urdf/*.urdf',
+            'config/**/*',
+            'urdf/**/*',
             'policies/**/*',
-            'motions/**/*.npz',
+            'motions/**/*',
         ),
     ],
     install_requires=[
@@ -98,6 +108,7 @@ setup(
         'mcap',
         'matplotlib',
         'scikit-learn>=1.4',
+        'threadpoolctl',
     ],
     extras_require={
         'ros': ros_requires,

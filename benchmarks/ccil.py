@@ -31,6 +31,7 @@ import time
 import numpy as np
 import torch
 
+from robot_learning.atomic_write import atomic_write_text
 from robot_learning.ccil.augmentation import augment, training_set
 from robot_learning.ccil.behaviour_cloning import train_bc
 from robot_learning.ccil.config import load_ccil_config
@@ -166,9 +167,7 @@ def main() -> None:
         results[name] = run_task(name, list(range(args.seeds)), args.episodes, output,
                                  args.overrides, args.perturbation_scale,
                                  not args.no_std_floor)
-        temporary = output / '.results.json.tmp'
-        temporary.write_text(json.dumps(results, indent=2), encoding='utf-8')
-        temporary.replace(output / 'results.json')
+        atomic_write_text(output / 'results.json', json.dumps(results, indent=2))
     (output / 'results.md').write_text(markdown(results), encoding='utf-8')
     plot_benchmark(results, output / 'scores.png')
     print(markdown(results))

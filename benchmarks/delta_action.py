@@ -31,6 +31,8 @@ import time
 
 import numpy as np
 
+from robot_learning.atomic_write import atomic_write_text
+
 DOMAIN_ID = 71
 
 
@@ -163,9 +165,7 @@ def main() -> int:
                 'runs': runs}
     summary['reality'] = args.reality
     summary['pretrained'] = args.pretrained
-    tmp = out / '.summary.json.tmp'
-    tmp.write_text(json.dumps(summary, indent=2, default=float))
-    tmp.replace(summary_path)
+    atomic_write_text(summary_path, json.dumps(summary, indent=2, default=float))
     lines = ['# Delta-action (ASAP) benchmark', '', f'reality: {args.reality}; pre-trained: '
              f'{args.pretrained}', '']
     if 'open_loop' in summary:

@@ -23,8 +23,8 @@ from robot_learning.config import load_config
 from robot_learning.domain_randomization.config import METHODS
 from robot_learning.domain_randomization.plots import plot_heatmap, plot_training
 from robot_learning.domain_randomization.schedule import read_history
+from robot_learning.evaluation.setup import write_report
 from robot_learning.evaluation.transfer import evaluate_transfer, TransferConfig
-from robot_learning.evaluation.velocity import write_report
 from robot_learning.paths import share_dir
 from robot_learning.policies.export import export_bundle
 from robot_learning.rl.runner import latest_checkpoint

@@ -22,8 +22,7 @@ import time
 
 import numpy as np
 
-from robot_learning.ergodic_search.fourier import (basis_indices,
-                                                   gaussian_mixture_coefficients)
+from robot_learning.ergodic_search.fourier import basis_indices, gaussian_mixture_coefficients
 from robot_learning.ergodic_search.smc import smc_trajectory
 
 MEANS = np.array([[0.5, 0.7], [0.6, 0.3]])
@@ -89,10 +88,10 @@ def main() -> None:
         reference = planner['reference_metric'][steps]
         print(f'  ergodic metric after {steps:>5} steps: {value:.3g} (reference {reference:.2g})')
     if args.evaluate:
-        from robot_learning.ergodic_search.evaluation import EvaluationConfig, evaluate
+        from robot_learning.ergodic_search.evaluation import SearchEvaluationConfig, evaluate
         from robot_learning.ergodic_search.peg_in_hole import PegInHoleConfig
-        report = evaluate(EvaluationConfig(trials=args.trials,
-                                           task=PegInHoleConfig(robot=args.robot)),
+        report = evaluate(SearchEvaluationConfig(trials=args.trials,
+                                                 task=PegInHoleConfig(robot=args.robot)),
                           output / 'evaluation')
         table = evaluation_table(report)
         (output / 'table.md').write_text(table + '\n', encoding='utf-8')

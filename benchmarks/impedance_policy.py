@@ -33,8 +33,8 @@ import yaml
 
 from robot_learning.config import load_config
 from robot_learning.domain_randomization.box import ParameterBox
+from robot_learning.evaluation.setup import write_report
 from robot_learning.evaluation.transfer import evaluate_transfer, TransferConfig
-from robot_learning.evaluation.velocity import write_report
 from robot_learning.paths import share_dir
 from robot_learning.policies.export import export_bundle
 from robot_learning.rl.train_config import TrainConfig

@@ -5,8 +5,10 @@
     ros2 launch robot_learning policy_deploy.launch.py bundle:=... record:=true bag:=/data/run1
 
 The robot's own driver (ros2_control with a ForwardCommandController on the position
-interface, joint_state_broadcaster and an IMU broadcaster) provides /joint_states, /imu/data
-and, when the policy needs it, /odom; the policy node publishes /joint_commands.
+interface, joint_state_broadcaster and an IMU broadcaster) provides /joint_states (any joints
+and order: the contract's are picked by name), /imu/data and, when the policy needs it, /odom,
+best effort or reliable; the policy node publishes /joint_commands and /diagnostics.
+``cmd_vel_type:=twist_stamped`` takes Nav2's geometry_msgs/TwistStamped on /cmd_vel.
 """
 
 from launch import LaunchDescription
@@ -32,6 +34,8 @@ def generate_launch_description():
                               description="'timer' (contract rate) or 'lockstep'"),
         DeclareLaunchArgument('command_type', default_value='array',
                               description="'array' (Float64MultiArray) or 'trajectory'"),
+        DeclareLaunchArgument('cmd_vel_type', default_value='twist',
+                              description="'twist' or 'twist_stamped' (Nav2's default)"),
         DeclareLaunchArgument('record', default_value='false',
                               description='also record a rosbag2 (MCAP)'),
         DeclareLaunchArgument('bag', default_value='policy_run',
@@ -43,6 +47,7 @@ def generate_launch_description():
                 'bundle': LaunchConfiguration('bundle'),
                 'mode': LaunchConfiguration('mode'),
                 'command_type': LaunchConfiguration('command_type'),
+                'cmd_vel_type': LaunchConfiguration('cmd_vel_type'),
             }]),
         Node(
             package='robot_learning', executable='recorder', name='recorder', output='screen',

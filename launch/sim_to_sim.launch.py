@@ -5,7 +5,10 @@
         bundle:=$(ros2 pkg prefix robot_learning)/share/robot_learning/policies/quadruped_flat \
         reality:=quadruped_pybullet_weak_motors bag:=/tmp/sim2sim
 
-The bridge plays the robot with dynamics the policy was not trained on (config/reality/).
+The bridge plays the robot with dynamics the policy was not trained on (config/reality/), by
+default in driver mode (``driver:=true``: physics on the wall clock, state published at 500 Hz
+best effort with jitter, drops and extra joints, like a robot's driver); the policy node runs on
+its own timer at the contract rate. ``driver:=false`` publishes once per control period.
 """
 
 from launch import LaunchDescription
@@ -32,10 +35,13 @@ def generate_launch_description():
                               description='reality config name (config/reality/) or path'),
         DeclareLaunchArgument('bag', default_value='sim_to_sim_run',
                               description='bag folder for the recorder (must not exist)'),
+        DeclareLaunchArgument('driver', default_value='true',
+                              description='sim bridge in driver mode (500 Hz, best effort)'),
         Node(
             package='robot_learning', executable='sim_bridge', name='sim_bridge',
             output='screen', parameters=[bridge_params, {
-                'reality': LaunchConfiguration('reality')}]),
+                'reality': LaunchConfiguration('reality'),
+                'driver': LaunchConfiguration('driver')}]),
         Node(
             package='robot_learning', executable='policy_node', name='policy_node',
             output='screen', parameters=[policy_params, {

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import pathlib
 import types
 import typing
@@ -150,3 +151,25 @@ def load_config(cls: type[T], path: str | pathlib.Path | None,
     """Load ``cls`` from a YAML file (or defaults when ``path`` is None) plus dotted overrides."""
     data = load_yaml(path) if path is not None else {}
     return from_dict(cls, apply_overrides(data, overrides))
+
+
+def require_positive(owner: str, **values: float) -> None:
+    """Raise a ConfigError naming the first value that is not a finite number > 0.
+
+    ``owner`` names the config in the message (``SimConfig: sim_dt must be ...``).
+    """
+    for name, value in values.items():
+        if not _is_number(value) or not value > 0:
+            raise ConfigError(f'{owner}: {name} must be a finite number > 0, got {value!r}')
+
+
+def require_non_negative(owner: str, **values: float) -> None:
+    """Raise a ConfigError naming the first value that is not a finite number >= 0."""
+    for name, value in values.items():
+        if not _is_number(value) or not value >= 0:
+            raise ConfigError(f'{owner}: {name} must be a finite number >= 0, got {value!r}')
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))

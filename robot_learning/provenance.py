@@ -8,6 +8,7 @@ import subprocess
 
 import yaml
 
+from robot_learning.atomic_write import atomic_write_text
 from robot_learning.paths import share_dir
 
 PROVENANCE_FILE = 'provenance.yaml'
@@ -31,7 +32,7 @@ def write_training_provenance(run_dir: pathlib.Path, command: str) -> None:
     """Record the command and git revision a training run started from."""
     path = run_dir / PROVENANCE_FILE
     data = {'command': command, 'git_revision': git_revision()}
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding='utf-8')
+    atomic_write_text(path, yaml.safe_dump(data, sort_keys=False))
 
 
 def read_training_provenance(run_dir: pathlib.Path) -> dict:

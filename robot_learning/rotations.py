@@ -44,6 +44,15 @@ def quat_conjugate(quat: np.ndarray) -> np.ndarray:
     return quat * np.array([1.0, -1.0, -1.0, -1.0])
 
 
+def quat_angle(quat: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Angle [rad] of the rotation between unit quaternions (..., 4), in [0, pi], shape (...,).
+
+    q and -q are one rotation, so the angle of (q, -q) is 0.
+    """
+    dot = np.abs(np.sum(quat * other, axis=-1))
+    return 2.0 * np.arccos(np.clip(dot, 0.0, 1.0))
+
+
 def heading_of(quat: np.ndarray) -> np.ndarray:
     """Heading (yaw about the world z axis, ZYX convention) [rad] of quaternions (N, 4), (N,)."""
     w, x, y, z = quat[:, 0], quat[:, 1], quat[:, 2], quat[:, 3]

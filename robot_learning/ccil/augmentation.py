@@ -12,16 +12,17 @@ import dataclasses
 import json
 import os
 import pathlib
-import tempfile
 
 import numpy as np
 import torch
 
+from robot_learning.atomic_write import atomic_open
 from robot_learning.ccil.config import CCILConfig
 from robot_learning.ccil.demonstrations import Demonstrations
 from robot_learning.ccil.dynamics import DynamicsModel, fit_dynamics
 from robot_learning.ccil.filters import trusted
 from robot_learning.ccil.labels import generate_labels, Labels
+from robot_learning.data.npz import load_npz
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -84,28 +85,20 @@ def save_labels(labels: Labels, path: str | os.PathLike, report: dict | None = N
                 ) -> pathlib.Path:
     """Write labels (and the augmentation report as JSON) to an ``.npz`` atomically."""
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.',
-                                         suffix='.tmp')
-    try:
-        with os.fdopen(handle, 'wb') as stream:
-            np.savez(stream, report=np.array(json.dumps(report or {})),
-                     **{field.name: getattr(labels, field.name)
-                        for field in dataclasses.fields(Labels)})
-        os.replace(temporary, path)
-    except BaseException:
-        pathlib.Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, 'wb') as stream:
+        np.savez(stream, report=np.array(json.dumps(report or {})),
+                 **{field.name: getattr(labels, field.name)
+                    for field in dataclasses.fields(Labels)})
     return path
 
 
 def load_labels(path: str | os.PathLike) -> Labels:
-    """Read labels written by :func:`save_labels`."""
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'label file not found: {path}')
-    with np.load(path, allow_pickle=False) as data:
-        absent = [f.name for f in dataclasses.fields(Labels) if f.name not in data.files]
-        if absent:
-            raise ValueError(f'{path}: not a CCIL label file; it lacks {absent}')
-        return Labels(**{f.name: data[f.name] for f in dataclasses.fields(Labels)})
+    """Read labels written by :func:`save_labels`.
+
+    Raises:
+        FileNotFoundError: No such file.
+        NpzError: The file is unreadable or lacks a label array.
+    """
+    names = [field.name for field in dataclasses.fields(Labels)]
+    data = load_npz(path, names, 'CCIL label file', hint='write one with `ccil augment`')
+    return Labels(**{name: data[name] for name in names})

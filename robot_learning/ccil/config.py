@@ -42,10 +42,15 @@ class DynamicsConfig:
     penalty_radius: float = 0.05
     """Std of the input perturbations of the penalty [normalised units]."""
     learning_rate: float = 1e-3
+    """Adam step size."""
     weight_decay: float = 1e-5
+    """Adam's L2 weight decay."""
     batch_size: int = 512
+    """Transitions per gradient step (capped at the data set size)."""
     epochs: int = 100
+    """Passes over the transitions."""
     seed: int = 0
+    """Seed of the initial weights, the batch order and the penalty samples."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +76,7 @@ class LabelConfig:
     """State dimensions held at the expert's value in a label (no equation solved for them):
     entries the action alone sets (the previous action) or that never change (a command)."""
     seed: int = 0
+    """Seed of the noisy-action noise xi."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,13 +101,18 @@ class BCConfig:
     """Deterministic behaviour cloning: MLP, tanh output, MSE on min-max scaled actions."""
 
     hidden: tuple[int, ...] = (256, 256)
+    """Hidden layer widths of the policy MLP."""
     learning_rate: float = 1e-3
+    """Adam step size."""
     batch_size: int = 512
+    """Samples per gradient step (capped at the data set size)."""
     epochs: int = 100
+    """Passes over the training set (demonstrations plus kept labels)."""
     noise_bc: float = 0.0
     """NoiseBC: add noise_bc * U[0, 1) to the z-scored observations of a random half of each
     batch (CCIL's baseline; 0 = plain BC)."""
     seed: int = 0
+    """Seed of the initial weights, the batch order and the NoiseBC noise."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,9 +120,13 @@ class CCILConfig:
     """The whole pipeline: dynamics model -> labels -> filter -> behaviour cloning."""
 
     dynamics: DynamicsConfig = DynamicsConfig()
+    """The residual dynamics model and its training."""
     labels: LabelConfig = LabelConfig()
+    """How corrective labels are generated."""
     filter: FilterConfig = FilterConfig()  # noqa: A003
+    """Which labels are trusted."""
     bc: BCConfig = BCConfig()
+    """The behaviour-cloning policy trained on demonstrations plus kept labels."""
     label_ratio: float = 1.0
     """Mixing ratio: at most label_ratio kept labels per expert sample in the BC data set
     (random subset when more survive the filter)."""

@@ -21,11 +21,12 @@ import dataclasses
 import json
 import os
 import pathlib
-import tempfile
 
 import numpy as np
 
+from robot_learning.atomic_write import atomic_open
 from robot_learning.config import ConfigError
+from robot_learning.data.npz import load_npz
 from robot_learning.data.trajectory import Trajectory
 from robot_learning.robots.registry import load_robot
 from robot_learning.tasks.observations import compute_observation, ObservationInputs
@@ -158,35 +159,19 @@ def save_demonstrations(demos: Demonstrations, path: str | os.PathLike) -> pathl
     metadata = {'format_version': FORMAT_VERSION, 'robot': demos.robot,
                 'control_dt': demos.control_dt, 'state_names': list(demos.state_names),
                 'action_names': list(demos.action_names), 'source': demos.source}
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.',
-                                         suffix='.tmp')
-    try:
-        with os.fdopen(handle, 'wb') as stream:
-            np.savez(stream, metadata=np.array(json.dumps(metadata)),
-                     states=np.concatenate(demos.states), actions=np.concatenate(demos.actions),
-                     lengths=np.array([len(s) for s in demos.states]))
-        os.replace(temporary, path)
-    except BaseException:
-        pathlib.Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, 'wb') as stream:
+        np.savez(stream, metadata=np.array(json.dumps(metadata)),
+                 states=np.concatenate(demos.states), actions=np.concatenate(demos.actions),
+                 lengths=np.array([len(s) for s in demos.states]))
     return path
 
 
 def load_demonstrations(path: str | os.PathLike) -> Demonstrations:
     """Read and validate a demonstration ``.npz`` written by :func:`save_demonstrations`."""
     path = pathlib.Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'demonstration file not found: {path}')
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            contents = {name: data[name] for name in data.files}
-    except (OSError, ValueError) as error:
-        raise DemonstrationError(f'{path}: not a readable .npz file: {error}') from error
-    absent = [key for key in ('metadata', 'states', 'actions', 'lengths') if key not in contents]
-    if absent:
-        raise DemonstrationError(f'{path}: not a demonstration file; it lacks {absent} '
-                                 '(a trajectory .npz from the bag export goes through '
-                                 'from_trajectory)')
+    contents = load_npz(path, ('metadata', 'states', 'actions', 'lengths'), 'demonstration file',
+                        DemonstrationError, hint='a trajectory .npz from the bag export goes '
+                        'through from_trajectory')
     metadata = json.loads(str(contents['metadata']))
     states, actions = contents['states'], contents['actions']
     lengths = contents['lengths'].astype(int)

@@ -31,6 +31,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
+from robot_learning.atomic_write import atomic_open
 from robot_learning.ccil.config import DynamicsConfig
 
 SCALE_FLOOR = 1e-8
@@ -228,12 +229,10 @@ def fit_dynamics(states: np.ndarray, actions: np.ndarray, following: np.ndarray,
 def save_dynamics(model: DynamicsModel, path: str | os.PathLike) -> pathlib.Path:
     """Write the model (state dict, sizes and config) atomically to ``path``."""
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f'.{path.name}.tmp')
-    torch.save({'state_dim': model.state_dim, 'action_dim': model.action_dim,
-                'config': dataclasses.asdict(model.config),
-                'state_dict': model.state_dict()}, temporary)
-    temporary.replace(path)
+    with atomic_open(path, 'wb') as stream:
+        torch.save({'state_dim': model.state_dim, 'action_dim': model.action_dim,
+                    'config': dataclasses.asdict(model.config),
+                    'state_dict': model.state_dict()}, stream)
     return path
 
 

@@ -10,16 +10,17 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from robot_learning.atomic_write import atomic_path  # noqa: E402
 from robot_learning.ccil.labels import Labels  # noqa: E402
 
 
 def _save(figure, path: str | pathlib.Path) -> pathlib.Path:
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f'.{path.stem}.tmp{path.suffix}')
-    figure.savefig(temporary, dpi=120, bbox_inches='tight')
-    plt.close(figure)
-    temporary.replace(path)
+    try:
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=120, bbox_inches='tight')
+    finally:
+        plt.close(figure)
     return path
 
 

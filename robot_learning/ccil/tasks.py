@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+from typing import Callable
 
 import numpy as np
 
@@ -110,22 +111,39 @@ class Task(abc.ABC):
         return actions + self.rng.normal(size=actions.shape) * level * self.action_noise_scale
 
 
-TASKS = {
-    'quadruped_velocity': 'robot_learning.ccil.quadruped_velocity:QuadrupedVelocityTask',
-    'arm_reach': 'robot_learning.ccil.arm_reach:ArmReachTask',
-    'humanoid_balance': 'robot_learning.ccil.humanoid_balance:HumanoidBalanceTask',
+def _quadruped_velocity(num_envs: int, seed: int, perturbation: Perturbation) -> Task:
+    from robot_learning.ccil.quadruped_velocity import QuadrupedVelocityTask
+    return QuadrupedVelocityTask(num_envs, seed, perturbation)
+
+
+def _arm_reach(num_envs: int, seed: int, perturbation: Perturbation) -> Task:
+    from robot_learning.ccil.arm_reach import ArmReachTask
+    return ArmReachTask(num_envs, seed, perturbation)
+
+
+def _humanoid_balance(num_envs: int, seed: int, perturbation: Perturbation) -> Task:
+    from robot_learning.ccil.humanoid_balance import HumanoidBalanceTask
+    return HumanoidBalanceTask(num_envs, seed, perturbation)
+
+
+TASKS: dict[str, Callable[[int, int, Perturbation], Task]] = {
+    'quadruped_velocity': _quadruped_velocity,
+    'arm_reach': _arm_reach,
+    'humanoid_balance': _humanoid_balance,
 }
-"""Task name -> 'module:Class'."""
+"""Every CCIL task by name: ``factory(num_envs, seed, perturbation) -> Task``. Each factory
+imports its module when called (the task modules import this one for :class:`Task`, and the
+quadruped's expert loads onnxruntime)."""
 
 
 def make_task(name: str, num_envs: int, seed: int = 0,
               perturbation: Perturbation = Perturbation()) -> Task:
     """Build a registered task; ConfigError lists the valid names."""
-    import importlib
-    if name not in TASKS:
-        raise ConfigError(f"unknown CCIL task '{name}'; valid: {', '.join(TASKS)}")
-    module, cls = TASKS[name].split(':')
-    return getattr(importlib.import_module(module), cls)(num_envs, seed, perturbation)
+    try:
+        factory = TASKS[name]
+    except KeyError:
+        raise ConfigError(f"unknown CCIL task '{name}'; valid: {', '.join(TASKS)}") from None
+    return factory(num_envs, seed, perturbation)
 
 
 def observation_noise_of(name: str) -> np.ndarray:

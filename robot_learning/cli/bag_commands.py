@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from robot_learning.atomic_write import atomic_write_text
+
 CONSOLE = Console()
 HANDLERS = 'robot_learning.cli.bag_commands'
 HELD_ROLES = ('joint_commands', 'joint_trajectory')
@@ -177,9 +179,7 @@ def print_export_report(report: dict) -> None:
 
 def _write_report(report: dict, path: str | None) -> None:
     if path:
-        target = pathlib.Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(report, indent=2), encoding='utf-8')
+        target = atomic_write_text(path, json.dumps(report, indent=2))
         CONSOLE.print(f'report: {target}')
 
 

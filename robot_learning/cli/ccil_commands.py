@@ -23,6 +23,8 @@ import pathlib
 from rich.console import Console
 from rich.table import Table
 
+from robot_learning.atomic_write import atomic_folder, atomic_write_text
+
 CONSOLE = Console()
 HANDLERS = 'robot_learning.cli.ccil_commands'
 POLICY_FILE = 'policy.pt'
@@ -165,7 +167,6 @@ def run_train(args: argparse.Namespace) -> int:
     from robot_learning.ccil.bundle import export_bc_bundle
     from robot_learning.ccil.config import load_ccil_config
     from robot_learning.policies.contract import load_contract
-    from robot_learning.policies.export import staged_folder
     config = load_ccil_config(args.config, args.overrides)
     _threads(config)
     demos = _load_demonstrations(args.demonstrations, args.contract)
@@ -192,7 +193,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.contract:
         export_bc_bundle(policy, load_contract(args.contract), output, provenance)
     else:
-        with staged_folder(output) as staging:
+        with atomic_folder(output) as staging:
             torch.jit.script(policy.eval()).save(str(staging / POLICY_FILE))
             _write_json(provenance, staging / 'provenance.json')
     CONSOLE.print(f"{args.method}: {report['samples']} samples, train mse "
@@ -257,7 +258,4 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _write_json(data: dict, path: pathlib.Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f'.{path.name}.tmp')
-    temporary.write_text(json.dumps(data, indent=2, default=str), encoding='utf-8')
-    temporary.replace(path)
+    atomic_write_text(path, json.dumps(data, indent=2, default=str))

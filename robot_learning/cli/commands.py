@@ -95,15 +95,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """``robot-learning evaluate``."""
     if args.target or args.heatmap or args.reality or args.training_runs:
         return run_transfer_evaluation(args)
-    from robot_learning.evaluation.velocity import (evaluate_bundle, EvaluationConfig,
-                                                    write_report)
+    from robot_learning.evaluation.bundle import evaluate_bundle
+    from robot_learning.evaluation.setup import EvaluationConfig, write_report
     config = EvaluationConfig(
         backend=args.backend, num_envs=args.num_envs, episode_length_s=args.episode_length,
         command=tuple(args.velocity_command), dynamics=parse_assignments(args.dynamics),
         seed=args.seed)
     report = evaluate_bundle(args.bundle, config)
-    print_metrics(f'{args.bundle} on {args.backend}, command {tuple(args.velocity_command)}',
-                  report['metrics'])
+    title = f"{args.bundle} ({report['task']}) on {report['backend']}"
+    if report['task'] == 'velocity_tracking':
+        title += f', command {tuple(args.velocity_command)}'
+    print_metrics(title, report['metrics'])
     if args.report:
         CONSOLE.print(f'report: {write_report(report, args.report)}')
     return 0
@@ -117,7 +119,7 @@ def run_transfer_evaluation(args: argparse.Namespace) -> int:
     from robot_learning.domain_randomization.plots import plot_heatmap, plot_training
     from robot_learning.domain_randomization.schedule import read_history
     from robot_learning.evaluation.transfer import evaluate_transfer, TransferConfig
-    from robot_learning.evaluation.velocity import write_report
+    from robot_learning.evaluation.setup import write_report
     from robot_learning.rl.train_config import TrainConfig
     if not args.target:
         raise ConfigError('--heatmap, --reality and --training-runs need --target TRAIN_YAML '

@@ -9,6 +9,7 @@ import time
 
 import yaml
 
+from robot_learning.atomic_write import atomic_write_text
 from robot_learning.config import load_config
 
 FIT_METHODS = ('asap', 'sysid', 'delta_dynamics')
@@ -88,10 +89,7 @@ def run_fit(args: argparse.Namespace) -> int:
             CONSOLE.print(f'sysid generation {generation}: objective {cost:.5f} '
                           + ' '.join(f'{k}={v:.4g}' for k, v in values.items()))
         result = fit_sysid(config, clips, sysid_progress)
-        output.mkdir(parents=True, exist_ok=True)
-        tmp = output / f'.{SYSID_FILE}.tmp'
-        tmp.write_text(yaml.safe_dump(result, sort_keys=False), encoding='utf-8')
-        tmp.replace(output / SYSID_FILE)
+        atomic_write_text(output / SYSID_FILE, yaml.safe_dump(result, sort_keys=False))
         CONSOLE.print(f'sysid: {result["parameters"]} (objective {result["objective"]:.5f}, '
                       f'nominal {result["nominal_objective"]:.5f}) -> {output / SYSID_FILE}')
     if 'delta_dynamics' in args.method:

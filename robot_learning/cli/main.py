@@ -132,6 +132,11 @@ def _add_ccil(subparsers) -> None:
     add_ccil_parser(subparsers)
 
 
+def _add_bundle(subparsers) -> None:
+    from robot_learning.cli.bundle_commands import add_bundle_parser
+    add_bundle_parser(subparsers)
+
+
 def run_node(args: argparse.Namespace) -> int:
     """``robot-learning node``: run a node's main with the remaining arguments."""
     module_name, function_name = NODES[args.name].split(':')
@@ -146,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--log-level', default='INFO')
     subparsers = parser.add_subparsers(dest='command', required=True)
     for add in (_add_train, _add_export, _add_evaluate, _add_demo, _add_node, _add_bag,
-                _add_search, _add_impedance, _add_motion, _add_delta, _add_ccil):
+                _add_search, _add_impedance, _add_motion, _add_delta, _add_ccil,
+                _add_bundle):
         add(subparsers)
     return parser
 

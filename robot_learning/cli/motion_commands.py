@@ -14,6 +14,8 @@ import pathlib
 from rich.console import Console
 from rich.table import Table
 
+from robot_learning.atomic_write import atomic_write_text
+
 CONSOLE = Console()
 HANDLERS = 'robot_learning.cli.motion_commands'
 
@@ -87,17 +89,14 @@ def run_generate(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """``robot-learning motion evaluate``."""
-    from robot_learning.evaluation.motions import evaluate_tracking, TrackingEvaluationConfig
-    report = evaluate_tracking(args.bundle, TrackingEvaluationConfig(
+    from robot_learning.evaluation.motions import evaluate_motions
+    from robot_learning.evaluation.setup import EvaluationConfig
+    report = evaluate_motions(args.bundle, EvaluationConfig(
         backend=args.backend, reality=args.reality, motions=tuple(args.motions)))
     print_tracking(f'{args.bundle} on {args.reality or args.backend}', report['motions'],
                    report['metrics'])
     if args.report:
-        path = pathlib.Path(args.report)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f'.{path.name}.tmp')
-        tmp.write_text(json.dumps(report, indent=2, default=str), encoding='utf-8')
-        tmp.replace(path)
+        path = atomic_write_text(args.report, json.dumps(report, indent=2, default=str))
         CONSOLE.print(f'report: {path}')
     return 0
 
@@ -121,11 +120,13 @@ def run_clip(args: argparse.Namespace) -> int:
     from robot_learning.motions.library import MotionLibrary
     from robot_learning.policies.contract import load_contract
     from robot_learning.robots.registry import load_robot
+    from robot_learning.tasks.registry import task_spec
     contract = load_contract(args.bundle)
-    if not contract.motions:
-        raise ValueError(f'{args.bundle}: the contract names no reference motions')
+    if task_spec(contract.task).operator_input != 'reference_motion':
+        raise ValueError(f"{args.bundle}: a '{contract.task}' policy, not a motion-tracking "
+                         'one')
     robot = load_robot(contract.robot)
-    library = MotionLibrary.load(contract.motions, robot)
+    library = MotionLibrary.read(contract.motion_paths(args.bundle))
     index = library.index(args.motion or library.names[0])
     name = library.names[index]
     trajectory = clip_from_bag(args.bag, contract, float(library.durations[index]))

@@ -15,6 +15,8 @@ import pathlib
 from rich.console import Console
 from rich.table import Table
 
+from robot_learning.atomic_write import atomic_open, atomic_write_text
+
 CONSOLE = Console()
 HANDLERS = 'robot_learning.cli.search_commands'
 METHODS = ('ergodic', 'sampling', 'spiral', 'random')
@@ -85,16 +87,16 @@ def run_search_fit(args: argparse.Namespace) -> int:
     """``robot-learning search fit``."""
     import numpy as np
 
-    from robot_learning.ergodic_search.demonstrations import (HolePose, load_demonstrations,
-                                                              SyntheticDemonstrator, write_bag)
-    from robot_learning.ergodic_search.evaluation import EvaluationConfig, offsets_for
+    from robot_learning.ergodic_search.demonstrations import (
+        HolePose, load_pose_wrench_demonstrations, SyntheticDemonstrator, write_bag)
+    from robot_learning.ergodic_search.evaluation import SearchEvaluationConfig, offsets_for
     from robot_learning.ergodic_search.learning import learn_search_model
     hole = HolePose(position=np.asarray(args.hole, dtype=float), yaw=args.hole_yaw,
                     frame_id=args.frame)
     if args.synthetic:
         if args.demonstrations:
             raise ValueError('give demonstration files or --synthetic, not both')
-        config = EvaluationConfig(yaw_std=0.15 if args.dim == 3 else 0.0)
+        config = SearchEvaluationConfig(yaw_std=0.15 if args.dim == 3 else 0.0)
         if args.dim == 3:
             config = dataclasses.replace(config, task=dataclasses.replace(
                 config.task, variant='socket'))
@@ -109,8 +111,8 @@ def run_search_fit(args: argparse.Namespace) -> int:
                           args.wrench_topic)
             CONSOLE.print(f'wrote {len(demonstrations)} synthetic demonstration bags to {folder}')
     elif args.demonstrations:
-        demonstrations = load_demonstrations(args.demonstrations, args.pose_topic,
-                                             args.wrench_topic)
+        demonstrations = load_pose_wrench_demonstrations(args.demonstrations, args.pose_topic,
+                                                         args.wrench_topic)
     else:
         raise ValueError('no demonstrations: give bag folders / .npz files or --synthetic N')
     model = learn_search_model(demonstrations, hole, dim=args.dim,
@@ -148,9 +150,9 @@ def run_search_plan(args: argparse.Namespace) -> int:
                   f'{plan.metric[-1]:.3g}')
     if args.output:
         path = pathlib.Path(args.output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, positions=plan.positions, dt=plan.dt, metric=plan.metric,
-                 metric_times=plan.metric_times, method=np.array(plan.method))
+        with atomic_open(path, 'wb') as stream:
+            np.savez(stream, positions=plan.positions, dt=plan.dt, metric=plan.metric,
+                     metric_times=plan.metric_times, method=np.array(plan.method))
         CONSOLE.print(f'wrote {path}')
     if args.plot:
         from robot_learning.ergodic_search.plots import plot_trajectories
@@ -162,18 +164,18 @@ def run_search_plan(args: argparse.Namespace) -> int:
 
 def run_search_evaluate(args: argparse.Namespace) -> int:
     """``robot-learning search evaluate``: report.json, plots and a table."""
-    from robot_learning.ergodic_search.evaluation import EvaluationConfig, evaluate
+    from robot_learning.ergodic_search.evaluation import SearchEvaluationConfig, evaluate
     from robot_learning.ergodic_search.peg_in_hole import PegInHoleConfig
     from robot_learning.ergodic_search.plan import PlannerConfig
-    config = EvaluationConfig(
+    config = SearchEvaluationConfig(
         levels=tuple(args.levels), methods=tuple(args.methods), trials=args.trials,
         demonstrations=args.demonstrations, yaw_std=args.yaw_std, seed=args.seed,
         task=PegInHoleConfig(robot=args.robot, variant=args.variant),
         planner=PlannerConfig(duration=args.duration))
     report = evaluate(config, args.output, plots=not args.no_plots)
     report['command_line'] = getattr(args, 'command_line', '')
-    path = pathlib.Path(args.output) / 'report.json'
-    path.write_text(json.dumps(report, indent=2), encoding='utf-8')
+    path = atomic_write_text(pathlib.Path(args.output) / 'report.json',
+                             json.dumps(report, indent=2))
     table = Table(title=f'{args.robot} {args.variant}: {args.trials} trials per level, '
                         f'budget {args.duration:g} s')
     for column in ('level', 'method', 'success', 'mean time [s]', 'mean time, failures at '

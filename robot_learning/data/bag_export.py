@@ -11,7 +11,7 @@ What is read (topic names are configurable, see :class:`BagTopics`):
   no IMU.
 - ``/joint_commands`` (std_msgs/Float64MultiArray, contract order) or ``/joint_trajectory``
   (trajectory_msgs/JointTrajectory, reordered by name): the targets the policy sent.
-- ``/cmd_vel`` (geometry_msgs/Twist): the velocity command (vx, vy, yaw rate).
+- ``/cmd_vel`` (geometry_msgs/Twist or TwistStamped): the velocity command (vx, vy, yaw rate).
 
 Time stamps: ``header.stamp`` when a topic's messages carry stamps (not all zero; the sensor's
 own clock, typically sim time); otherwise (Float64MultiArray and Twist have no header) a message
@@ -327,7 +327,8 @@ def _extract(role: str, message: Any, joint_names: tuple[str, ...]) -> dict[str,
                 'base_lin_vel': quat_rotate(quat[None], body[None])[0],
                 'base_ang_vel': np.array([twist.angular.x, twist.angular.y, twist.angular.z])}
     if role == 'cmd_vel':
-        return {'commands': np.array([message.linear.x, message.linear.y, message.angular.z])}
+        twist = getattr(message, 'twist', message)  # TwistStamped carries a Twist
+        return {'commands': np.array([twist.linear.x, twist.linear.y, twist.angular.z])}
     if role == 'joint_commands':
         data = np.asarray(message.data, dtype=np.float64)
         if data.size != count:

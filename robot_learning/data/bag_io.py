@@ -51,6 +51,8 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 import yaml
 
+from robot_learning.atomic_write import atomic_write_text
+
 LOGGER = logging.getLogger(__name__)
 
 STORAGES = ('mcap', 'sqlite3')
@@ -763,7 +765,5 @@ def _repair_sqlite3(path: pathlib.Path, files: list[pathlib.Path]) -> RepairResu
         'custom_data': None,
         'ros_distro': 'rosbags',
     }}
-    temporary = path / (METADATA_FILE + '.tmp')
-    temporary.write_text(yaml.safe_dump(metadata, sort_keys=False), encoding='utf-8')
-    temporary.replace(path / METADATA_FILE)
+    atomic_write_text(path / METADATA_FILE, yaml.safe_dump(metadata, sort_keys=False))
     return RepairResult(path, 'sqlite3', 'repaired', total, dict(counts), end if total else 0)

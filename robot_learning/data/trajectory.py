@@ -14,9 +14,11 @@ import dataclasses
 import json
 import os
 import pathlib
-import tempfile
 
 import numpy as np
+
+from robot_learning.atomic_write import atomic_open
+from robot_learning.data.npz import load_npz
 
 FORMAT_VERSION = 1
 
@@ -182,16 +184,9 @@ class Trajectory:
             'source': self.source,
             'missing': list(self.missing),
         }
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.',
-                                             suffix='.tmp')
-        try:
-            with os.fdopen(handle, 'wb') as stream:
-                np.savez(stream, metadata=np.array(json.dumps(metadata)),
-                         **{name: getattr(self, name) for name in ARRAY_FIELDS})
-            os.replace(temporary, path)
-        except BaseException:
-            pathlib.Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_open(path, 'wb') as stream:
+            np.savez(stream, metadata=np.array(json.dumps(metadata)),
+                     **{name: getattr(self, name) for name in ARRAY_FIELDS})
         return path
 
     @classmethod
@@ -203,16 +198,8 @@ class Trajectory:
             TrajectoryError: Not a trajectory file, or inconsistent contents (names the file).
         """
         path = pathlib.Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f'trajectory file not found: {path}')
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                contents = {name: data[name] for name in data.files}
-        except (OSError, ValueError) as error:
-            raise TrajectoryError(f'{path}: not a readable .npz file: {error}') from error
-        absent = [name for name in ('metadata', *ARRAY_FIELDS) if name not in contents]
-        if absent:
-            raise TrajectoryError(f'{path}: not a trajectory file; it lacks {absent}')
+        contents = load_npz(path, ('metadata', *ARRAY_FIELDS), 'trajectory file',
+                            TrajectoryError, hint='write one with `robot-learning bag export`')
         try:
             metadata = json.loads(str(contents.pop('metadata')))
             version = metadata.get('format_version')

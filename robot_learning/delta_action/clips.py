@@ -18,6 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
+from robot_learning.data.npz import load_npz
 from robot_learning.data.trajectory import Trajectory, TrajectoryError
 from robot_learning.robots.spec import RobotSpec
 from robot_learning.rotations import projected_gravity
@@ -138,8 +139,7 @@ def _load_npz(path: pathlib.Path) -> Trajectory:
 def _nonfinite_message(path: pathlib.Path) -> str:
     """Describe the first non-finite sample of a trajectory file ('' when there is none)."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files if name != 'metadata'}
+        arrays = load_npz(path)
     except (OSError, ValueError):
         return ''
     time = arrays.get('time')

@@ -32,10 +32,15 @@ class DeltaRewardWeights:
     body_ang_vel: float = 0.5
     """Base angular velocity."""
     joint_pos: float = 0.5
+    """Joint positions."""
     joint_vel: float = 0.5
+    """Joint velocities."""
     joint_pos_limits: float = -10.0
+    """Penalty: L1 excess of the joint positions over 95 % of their limits [rad]."""
     torque_limits: float = -0.1
+    """Penalty: summed excess of |joint torque| over the effort limits [N·m]."""
     action_rate: float = -0.01
+    """Penalty: squared change of delta_a between control steps."""
     action_norm: float = -0.1
     """``exp(|delta_a|) - 1`` (the reference's ``penalty_minimal_action_norm``, README weight)."""
 
@@ -85,9 +90,11 @@ class DeltaDynamicsConfig:
     hidden_dims: tuple[int, ...] = (256, 256)
     """ReLU MLP, as the reference's DeltaDynamics_NN."""
     learning_rate: float = 1.0e-3
+    """Adam step size."""
     iterations: int = 300
     """Gradient steps; each rolls a batch of clips out in the simulator."""
     batch_clips: int = 64
+    """Clips rolled out per gradient step (capped at the number of clips)."""
     rollout_steps: int = 50
     """Largest K of the K-step loss; K grows linearly from 1 over the first half of training."""
 
@@ -111,6 +118,8 @@ class DeltaConfig:
     backend: str = 'mujoco'
     """The training simulator (the one being aligned to the clips)."""
     sim: SimConfig = SimConfig()
+    """Physics step and decimation of the training simulator; they must reproduce the clips'
+    control period."""
     dynamics: dict = dataclasses.field(default_factory=dict)
     """Dynamics of the training simulator (name -> value); empty = nominal."""
     horizon_s: float = 1.0
@@ -132,17 +141,30 @@ class DeltaConfig:
     """Joints that receive a delta (empty: all); the reference's real-robot model used 4 ankle
     joints. Other joints' deltas are zeroed."""
     num_envs: int = 256
+    """Environments stepped together during delta-action training."""
     rewards: DeltaRewardWeights = DeltaRewardWeights()
+    """Weights of the reward terms (0 disables a term)."""
     sigmas: DeltaRewardSigmas = DeltaRewardSigmas()
+    """Widths of the tracking kernels."""
     ppo: PpoConfig = PpoConfig()
+    """PPO hyperparameters of pi_delta (defaults: rsl-rl's, as the reference)."""
     network: NetworkConfig = NetworkConfig(init_noise_std=0.8)
+    """Actor-critic MLPs of pi_delta (initial action std 0.8, as the reference)."""
     max_iterations: int = 200
+    """PPO iterations of delta-action training."""
     save_interval: int = 50
+    """Iterations between rsl-rl checkpoints in ``<output>/run``."""
     seed: int = 0
+    """Seed of the episode start rows, of PPO (torch, numpy), of the SysID search and of
+    delta-dynamics training; the simulator has its own ``sim.seed``."""
     torch_threads: int = 1
+    """torch intra-op threads (the machines are shared; 0 leaves torch's default)."""
     sysid: SysIdConfig = SysIdConfig()
+    """The SysID baseline (differential evolution over dynamics parameters)."""
     delta_dynamics: DeltaDynamicsConfig = DeltaDynamicsConfig()
+    """The delta-dynamics baseline (a learned state correction)."""
     finetune: FinetuneConfig = FinetuneConfig()
+    """Fine-tuning of the pre-trained policy through the fitted model."""
 
     def __post_init__(self) -> None:
         if self.horizon_s <= 0 or self.delta_scale <= 0 or self.clip_delta <= 0:

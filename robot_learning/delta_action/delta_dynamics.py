@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import os
 import pathlib
-import tempfile
 from typing import Callable
 
 import numpy as np
 import torch
 
+from robot_learning.atomic_write import atomic_path
 from robot_learning.delta_action.clips import ClipSet
 from robot_learning.delta_action.config import DeltaConfig
 from robot_learning.delta_action.model import raw_actions
@@ -159,13 +159,10 @@ class DeltaDynamicsCorrection:
 
     def save(self, folder: str | os.PathLike) -> pathlib.Path:
         """Write ``delta_dynamics.pt`` (TorchScript) into ``folder`` atomically."""
-        folder = pathlib.Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{MODEL_FILE}.')
-        os.close(handle)
-        torch.jit.save(torch.jit.script(self.model), tmp)
-        os.replace(tmp, folder / MODEL_FILE)
-        return folder / MODEL_FILE
+        path = pathlib.Path(folder) / MODEL_FILE
+        with atomic_path(path) as temporary:
+            torch.jit.save(torch.jit.script(self.model), str(temporary))
+        return path
 
     @classmethod
     def load(cls, folder: str | os.PathLike, robot: RobotSpec) -> DeltaDynamicsCorrection:

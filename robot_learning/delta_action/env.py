@@ -19,23 +19,18 @@ import numpy as np
 
 from robot_learning.delta_action.clips import ClipSet
 from robot_learning.delta_action.config import DeltaConfig
-from robot_learning.delta_action.kinematics import BodyKinematics
 from robot_learning.delta_action.model import (delta_observation, delta_target_offset, joint_mask,
                                                raw_actions)
+from robot_learning.motions.kinematics import BodyKinematics
 from robot_learning.robots.registry import load_robot
-from robot_learning.rotations import quat_rotate_inverse
+from robot_learning.rotations import quat_angle, quat_rotate_inverse
 from robot_learning.sim.base import SimBackend, SimState
 from robot_learning.sim.registry import make_backend
 from robot_learning.tasks import rewards as R
+from robot_learning.tasks.registry import register_task, TaskSpec
 
 EXPONENT_CAP = 20.0
 """|delta_a| above this is capped inside exp() of the action-norm penalty (overflow guard)."""
-
-
-def quat_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Return the angle [rad] of the rotation between unit quaternions a and b, (N,)."""
-    dot = np.abs(np.sum(a * b, axis=-1))
-    return 2.0 * np.arccos(np.clip(dot, 0.0, 1.0))
 
 
 class DeltaActionEnv:
@@ -207,3 +202,9 @@ class DeltaActionEnv:
         for name in vars(state):
             getattr(state, name)[done] = getattr(fresh, name)
         return state
+
+
+register_task('delta_action', TaskSpec(
+    config_cls=DeltaConfig, env_cls=DeltaActionEnv,
+    description='ASAP delta-action model: recorded actions plus a learned correction reproduce '
+                'the recorded next states', metrics=(), deployable=False))

@@ -15,12 +15,13 @@ import pathlib
 
 import numpy as np
 
+from robot_learning.atomic_write import atomic_path, atomic_write_text
 from robot_learning.delta_action.clips import ClipSet
 from robot_learning.delta_action.config import DeltaConfig
 from robot_learning.delta_action.delta_dynamics import DeltaDynamicsCorrection
-from robot_learning.delta_action.kinematics import BodyKinematics
 from robot_learning.delta_action.model import DeltaActionModel, DeltaActionTransform
 from robot_learning.delta_action.replay import errors, recorded, replay, summarize
+from robot_learning.motions.kinematics import BodyKinematics
 from robot_learning.robots.registry import load_robot
 from robot_learning.sim.registry import make_backend
 
@@ -80,12 +81,7 @@ def _nominal(config: DeltaConfig) -> dict[str, float]:
 
 def write_json(report: dict, path: str | pathlib.Path) -> pathlib.Path:
     """Write ``report`` as JSON atomically."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp')
-    tmp.write_text(json.dumps(report, indent=2, default=float), encoding='utf-8')
-    tmp.replace(path)
-    return path
+    return atomic_write_text(path, json.dumps(report, indent=2, default=float))
 
 
 def plot_open_loop(report: dict, path: str | pathlib.Path) -> pathlib.Path:
@@ -109,9 +105,9 @@ def plot_open_loop(report: dict, path: str | pathlib.Path) -> pathlib.Path:
     axes[0].legend()
     figure.suptitle(f"open-loop replay on {report['clips']} held-out clips")
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.stem}.tmp.png')
-    figure.savefig(tmp, dpi=110)
-    plt.close(figure)
-    tmp.replace(path)
+    try:
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=110, format='png')
+    finally:
+        plt.close(figure)
     return path

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import os
 import pathlib
-import tempfile
 
 import numpy as np
 import torch
 import yaml
 
+from robot_learning.atomic_write import atomic_path, atomic_write_text
 from robot_learning.robots.spec import RobotSpec
 from robot_learning.rotations import projected_gravity, quat_rotate_inverse
 from robot_learning.sim.base import SimState
@@ -113,21 +113,16 @@ class DeltaActionModel:
     def save(self, folder: str | os.PathLike) -> pathlib.Path:
         """Write ``delta.pt`` and ``delta.yaml`` into ``folder`` (each atomically)."""
         folder = pathlib.Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{MODEL_FILE}.')
-        os.close(handle)
-        torch.jit.save(torch.jit.script(self.actor) if not isinstance(
-            self.actor, torch.jit.ScriptModule) else self.actor, tmp)
-        os.replace(tmp, folder / MODEL_FILE)
+        with atomic_path(folder / MODEL_FILE) as temporary:
+            torch.jit.save(torch.jit.script(self.actor) if not isinstance(
+                self.actor, torch.jit.ScriptModule) else self.actor, str(temporary))
         meta = {'robot': self.robot.name, 'joint_names': list(self.robot.joint_names),
                 'delta_scale': self.delta_scale, 'clip_delta': self.clip_delta,
                 'mask': self.mask.tolist(),
                 'observation_dim': observation_dim(self.robot.num_joints,
                                                    len(self.robot.contact_bodies)),
                 **self.metadata}
-        tmp_meta = folder / f'.{META_FILE}.tmp'
-        tmp_meta.write_text(yaml.safe_dump(meta, sort_keys=False), encoding='utf-8')
-        tmp_meta.replace(folder / META_FILE)
+        atomic_write_text(folder / META_FILE, yaml.safe_dump(meta, sort_keys=False))
         return folder
 
     @classmethod

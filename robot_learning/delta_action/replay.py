@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from robot_learning.delta_action.clips import ClipSet
-from robot_learning.delta_action.kinematics import BodyKinematics
+from robot_learning.motions.kinematics import BodyKinematics
 from robot_learning.sim.base import SimBackend, SimState
 
 ActionTransform = Callable[[SimState, np.ndarray], np.ndarray]

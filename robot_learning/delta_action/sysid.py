@@ -18,8 +18,8 @@ import scipy.optimize
 
 from robot_learning.delta_action.clips import ClipSet
 from robot_learning.delta_action.config import DeltaConfig
-from robot_learning.delta_action.kinematics import BodyKinematics
 from robot_learning.delta_action.replay import errors, recorded, replay
+from robot_learning.motions.kinematics import BodyKinematics
 from robot_learning.robots.registry import load_robot
 from robot_learning.sim.dynamics import PARAMETERS
 from robot_learning.sim.registry import make_backend

@@ -13,6 +13,7 @@ from typing import Callable
 import torch
 import yaml
 
+from robot_learning.atomic_write import atomic_write_text
 from robot_learning.config import to_dict
 from robot_learning.delta_action.clips import ClipSet
 from robot_learning.delta_action.config import DeltaConfig
@@ -53,8 +54,8 @@ def fit_delta_action(config: DeltaConfig, clips: ClipSet, output: str | pathlib.
         'clips': clips.num_clips, 'sources': list(sources or clips.sources),
         'config': to_dict(config)})
     model.save(output)
-    (output / 'run' / 'delta_config.yaml').write_text(
-        yaml.safe_dump(to_dict(config), sort_keys=False), encoding='utf-8')
+    atomic_write_text(output / 'run' / 'delta_config.yaml',
+                      yaml.safe_dump(to_dict(config), sort_keys=False))
     return model
 
 

@@ -86,7 +86,9 @@ class RandomizationConfig:
     update_every_steps: int = 100_000
     """Environment steps (all environments together) between distribution updates."""
     doraemon: DoraemonConfig = DoraemonConfig()
+    """DORAEMON's hyperparameters (method 'doraemon')."""
     adr: AdrConfig = AdrConfig()
+    """ADR's hyperparameters (method 'adr')."""
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:

@@ -7,6 +7,8 @@ import pathlib
 
 import numpy as np
 
+from robot_learning.atomic_write import atomic_path
+
 
 def _pyplot():
     """Return matplotlib's pyplot on the file-only Agg backend."""
@@ -56,7 +58,9 @@ def plot_heatmap(heatmap: dict, path: str | pathlib.Path, title: str = '') -> pa
 
 def _save(figure, path: str | pathlib.Path) -> pathlib.Path:
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    _pyplot().close(figure)
+    try:
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=120)
+    finally:
+        _pyplot().close(figure)
     return path

@@ -17,6 +17,7 @@ import math
 import os
 import pathlib
 
+from robot_learning.atomic_write import atomic_write_text
 from robot_learning.domain_randomization.randomizer import Randomizer
 
 LOG = logging.getLogger(__name__)
@@ -71,9 +72,8 @@ class RandomizationSchedule:
         if self.history_path is not None and self.history_path.is_file():
             kept = [row for row in read_history(self.history_path.parent)
                     if row['env_steps'] <= self.env_steps]
-            tmp = self.history_path.with_name(f'.{HISTORY_FILE}.tmp')
-            tmp.write_text(''.join(json.dumps(row) + '\n' for row in kept), encoding='utf-8')
-            tmp.replace(self.history_path)
+            atomic_write_text(self.history_path,
+                              ''.join(json.dumps(row) + '\n' for row in kept))
 
 
 def _finite(value):

@@ -30,6 +30,8 @@ import pathlib
 
 import numpy as np
 
+from robot_learning.atomic_write import atomic_open
+from robot_learning.data.npz import load_npz
 from robot_learning.ergodic_search.offsets import OffsetDistribution
 
 POSE_TOPIC = '/search/pose'
@@ -74,10 +76,15 @@ class Demonstration:
             raise DemonstrationError(f'{self.source or "demonstration"}: the wrench data are '
                                      'missing (non-finite forces)')
 
-    def save(self, path: str | pathlib.Path) -> None:
-        """Write the demonstration as ``.npz``."""
-        np.savez(path, times=self.times, positions=self.positions, forces=self.forces,
-                 orientations=self.orientations, frame_id=np.array(self.frame_id))
+    def save(self, path: str | pathlib.Path) -> pathlib.Path:
+        """Write the demonstration as ``.npz`` atomically (``.npz`` appended when missing)."""
+        path = pathlib.Path(path)
+        if path.suffix != '.npz':
+            path = path.with_name(path.name + '.npz')
+        with atomic_open(path, 'wb') as stream:
+            np.savez(stream, times=self.times, positions=self.positions, forces=self.forces,
+                     orientations=self.orientations, frame_id=np.array(self.frame_id))
+        return path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,34 +178,27 @@ def search_data(demonstrations: list[Demonstration], hole: HolePose, dim: int = 
 # Files.
 
 
-def load_npz(path: str | pathlib.Path) -> Demonstration:
+def load_demonstration_npz(path: str | pathlib.Path) -> Demonstration:
     """Read a demonstration ``.npz`` (see the module docstring for its arrays).
 
     Raises:
         FileNotFoundError: No such file.
-        DemonstrationError: An array is missing (``forces``: missing wrench data) or malformed.
+        DemonstrationError: The file is unreadable, an array is missing (``forces``: missing
+            wrench data) or malformed.
     """
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'demonstration not found: {path}')
-    with np.load(path, allow_pickle=False) as data:
-        missing = [key for key in ('times', 'positions', 'forces', 'frame_id')
-                   if key not in data.files]
-        if missing:
-            what = ' (no wrench data)' if 'forces' in missing else ''
-            raise DemonstrationError(f'{path}: missing array(s) {missing}{what}; present: '
-                                     f'{data.files}')
-        times = np.asarray(data['times'], dtype=float)
-        orientations = (np.asarray(data['orientations'], dtype=float)
-                        if 'orientations' in data.files else yaw_quaternions(np.zeros(len(times))))
-        return Demonstration(times=times, positions=np.asarray(data['positions'], dtype=float),
-                             forces=np.asarray(data['forces'], dtype=float),
-                             orientations=orientations, frame_id=str(data['frame_id']),
-                             source=str(path))
+    data = load_npz(path, ('times', 'positions', 'forces', 'frame_id'), 'search demonstration',
+                    DemonstrationError, hint='forces (N, 3) holds the wrench data')
+    times = np.asarray(data['times'], dtype=float)
+    orientations = (np.asarray(data['orientations'], dtype=float)
+                    if 'orientations' in data else yaw_quaternions(np.zeros(len(times))))
+    return Demonstration(times=times, positions=np.asarray(data['positions'], dtype=float),
+                         forces=np.asarray(data['forces'], dtype=float),
+                         orientations=orientations, frame_id=str(data['frame_id']),
+                         source=str(path))
 
 
-def load_bag(path: str | pathlib.Path, pose_topic: str = POSE_TOPIC,
-             wrench_topic: str = WRENCH_TOPIC) -> Demonstration:
+def load_demonstration_bag(path: str | pathlib.Path, pose_topic: str = POSE_TOPIC,
+                           wrench_topic: str = WRENCH_TOPIC) -> Demonstration:
     """Read a demonstration from a rosbag2 with PoseStamped and WrenchStamped topics.
 
     Raises:
@@ -288,11 +288,12 @@ def write_bag(demonstration: Demonstration, path: str | pathlib.Path,
                                                                        wrench=wrench))
 
 
-def load_demonstrations(paths: list[str | pathlib.Path], pose_topic: str = POSE_TOPIC,
-                        wrench_topic: str = WRENCH_TOPIC) -> list[Demonstration]:
-    """Load each path: ``.npz`` files directly, anything else as a rosbag2."""
-    return [load_npz(path) if str(path).endswith('.npz')
-            else load_bag(path, pose_topic, wrench_topic) for path in paths]
+def load_pose_wrench_demonstrations(paths: list[str | pathlib.Path],
+                                    pose_topic: str = POSE_TOPIC,
+                                    wrench_topic: str = WRENCH_TOPIC) -> list[Demonstration]:
+    """Load pose-and-wrench search demonstrations: ``.npz`` files directly, else rosbag2s."""
+    return [load_demonstration_npz(path) if str(path).endswith('.npz')
+            else load_demonstration_bag(path, pose_topic, wrench_topic) for path in paths]
 
 
 # The synthetic demonstrator.

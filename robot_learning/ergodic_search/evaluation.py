@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 
+from robot_learning.atomic_write import atomic_write_text
 from robot_learning.ergodic_search.demonstrations import (HolePose, search_data,
                                                           SyntheticDemonstrator)
 from robot_learning.ergodic_search.learning import learn_search_model, SearchModel
@@ -39,8 +40,8 @@ largest uncertainty; the ratio with failures counted at the budget is reported b
 
 
 @dataclasses.dataclass(frozen=True)
-class EvaluationConfig:
-    """What to evaluate."""
+class SearchEvaluationConfig:
+    """Settings of the peg-in-hole search evaluation (`robot-learning search evaluate`)."""
 
     levels: tuple[str, ...] = ('low', 'medium', 'high')
     """Uncertainty levels (offsets.UNCERTAINTY_LEVELS)."""
@@ -60,7 +61,7 @@ class EvaluationConfig:
     """Planner parameters; ``duration`` is the time budget of a trial."""
 
 
-def offsets_for(level: str, config: EvaluationConfig) -> OffsetDistribution:
+def offsets_for(level: str, config: SearchEvaluationConfig) -> OffsetDistribution:
     """Return the offset distribution of a named level; ValueError lists the valid names."""
     if level not in UNCERTAINTY_LEVELS:
         raise ValueError(f"unknown uncertainty level '{level}'; valid: "
@@ -69,7 +70,7 @@ def offsets_for(level: str, config: EvaluationConfig) -> OffsetDistribution:
     return OffsetDistribution(scale=UNCERTAINTY_LEVELS[level], yaw_std=yaw)
 
 
-def learn_level(offsets: OffsetDistribution, config: EvaluationConfig,
+def learn_level(offsets: OffsetDistribution, config: SearchEvaluationConfig,
                 rng: np.random.Generator) -> tuple[SearchModel, list]:
     """Generate the synthetic demonstrations of one level and learn from them."""
     hole = HolePose(position=np.asarray(config.task.hole_position, dtype=float))
@@ -93,7 +94,7 @@ def summarize(results: list, budget: float) -> dict:
     }
 
 
-def evaluate(config: EvaluationConfig, output: str | pathlib.Path | None = None,
+def evaluate(config: SearchEvaluationConfig, output: str | pathlib.Path | None = None,
              plots: bool = True) -> dict:
     """Run the evaluation; write ``report.json`` and the plots to ``output`` when given."""
     sim = PegInHoleSim(config.task)
@@ -135,13 +136,11 @@ def evaluate(config: EvaluationConfig, output: str | pathlib.Path | None = None,
     report['goals'] = goals(report, config)
     report['wall_seconds'] = time.perf_counter() - begin
     if output is not None:
-        path = pathlib.Path(output)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / 'report.json').write_text(json.dumps(report, indent=2), encoding='utf-8')
+        atomic_write_text(pathlib.Path(output) / 'report.json', json.dumps(report, indent=2))
     return report
 
 
-def goals(report: dict, config: EvaluationConfig) -> dict:
+def goals(report: dict, config: SearchEvaluationConfig) -> dict:
     """Check the issue's goals on a report: ergodic success and its time against the spiral."""
     result = {}
     levels = report['levels']
@@ -164,7 +163,7 @@ def goals(report: dict, config: EvaluationConfig) -> dict:
 
 def _plot_level(model: SearchModel, demonstrations: list, hole_offsets: np.ndarray,
                 plans: dict[str, SearchPlan], trial_times: dict[str, np.ndarray],
-                config: EvaluationConfig, folder: pathlib.Path, level: str) -> None:
+                config: SearchEvaluationConfig, folder: pathlib.Path, level: str) -> None:
     from robot_learning.ergodic_search import plots
     hole = HolePose(position=np.asarray(config.task.hole_position, dtype=float))
     positions = search_data(demonstrations, hole, dim=model.distribution.dim).positions

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import pathlib
 
+from robot_learning.atomic_write import atomic_write_text
 from robot_learning.ergodic_search.demonstrations import (Demonstration, HolePose,
                                                           search_data)
 from robot_learning.ergodic_search.distribution import (ExplorationDistribution,
@@ -25,13 +26,10 @@ class SearchModel:
 
     def save(self, path: str | pathlib.Path) -> pathlib.Path:
         """Write the model as JSON."""
-        path = pathlib.Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({
+        return atomic_write_text(path, json.dumps({
             'distribution': self.distribution.to_dict(),
             'force_model': self.force_model.to_dict(),
-            'num_samples': self.num_samples}, indent=1), encoding='utf-8')
-        return path
+            'num_samples': self.num_samples}, indent=1))
 
     @classmethod
     def load(cls, path: str | pathlib.Path) -> SearchModel:

@@ -7,6 +7,7 @@ import pathlib
 
 import numpy as np
 
+from robot_learning.atomic_write import atomic_path
 from robot_learning.ergodic_search.distribution import ExplorationDistribution
 from robot_learning.ergodic_search.plan import SearchPlan
 
@@ -23,10 +24,12 @@ def _pyplot():
 
 
 def _save(figure, path: pathlib.Path) -> pathlib.Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    _pyplot().close(figure)
+    try:
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=110)
+    finally:
+        _pyplot().close(figure)
     return path
 
 

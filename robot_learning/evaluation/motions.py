@@ -13,15 +13,17 @@ Metrics (per motion, then averaged over motions), over the tracked bodies of the
 
 from __future__ import annotations
 
-import dataclasses
 import pathlib
 
 import numpy as np
 
+from robot_learning.config import ConfigError
+from robot_learning.evaluation.setup import EvaluationConfig, simulation_robot, simulation_setup
 from robot_learning.motions.kinematics import BodyKinematics
 from robot_learning.motions.library import MotionLibrary
-from robot_learning.robots.registry import load_robot
+from robot_learning.policies.runtime import PolicyRuntime
 from robot_learning.tasks import tracking_rewards as TR
+from robot_learning.tasks.motion_tracking import MotionTaskConfig, MotionTrackingEnv
 
 FAILURE_DISTANCE = 0.5
 """A rollout fails when the mean body distance exceeds this [m] (ASAP)."""
@@ -68,47 +70,29 @@ def rollout_metrics(library: MotionLibrary, kinematics: BodyKinematics, motion: 
                             reference.joint_pos)
 
 
-@dataclasses.dataclass(frozen=True)
-class TrackingEvaluationConfig:
-    """Closed-loop evaluation of a bundle in simulation, every motion from its start."""
-
-    backend: str = 'mujoco'
-    reality: str = ''
-    """Reality config (config/reality/) to evaluate on; overrides ``backend``."""
-    dynamics: dict = dataclasses.field(default_factory=dict)
-    motions: tuple[str, ...] = ()
-    """Motions to play (default: the contract's)."""
-
-
-def evaluate_tracking(bundle: str | pathlib.Path, config: TrackingEvaluationConfig) -> dict:
+def evaluate_motions(bundle: str | pathlib.Path, config: EvaluationConfig) -> dict:
     """Play every motion once with the bundle (ONNX) in simulation; return the report.
 
-    Each motion runs from its first frame to its end without early termination; the 0.5 m
-    rule is applied afterwards to the whole rollout.
+    The motions are the bundle's own files (``config.motions`` selects some by name). Each
+    motion runs from its first frame to its end without early termination; the 0.5 m rule is
+    applied afterwards to the whole rollout.
     """
-    from robot_learning.policies.runtime import PolicyRuntime
-    from robot_learning.sim.base import SimConfig
-    from robot_learning.sim.reality import load_reality
-    from robot_learning.tasks.motion_tracking import MotionTaskConfig, MotionTrackingEnv
-
     runtime = PolicyRuntime(bundle)
     contract = runtime.contract
-    if not contract.motions:
-        raise ValueError(f'{bundle}: the contract names no reference motions; it is not a '
-                         'motion-tracking policy')
-    motions = config.motions or contract.motions
-    backend, sim, dynamics = config.backend, SimConfig(
-        sim_dt=contract.sim_dt, decimation=round(contract.control_dt / contract.sim_dt),
-        num_threads=1), dict(config.dynamics)
-    if config.reality:
-        reality = load_reality(config.reality)
-        backend, sim, dynamics = reality.backend, reality.sim, {**reality.dynamics, **dynamics}
-    task = MotionTaskConfig(robot=contract.robot, motions=tuple(motions), backend=backend,
-                            num_envs=len(motions), sim=sim, observations=contract.observations,
-                            noise_level=0.0, clip_observations=contract.clip_observations,
+    paths = dict(zip(contract.motions, contract.motion_paths(bundle)))
+    unknown = [name for name in config.motions if name not in paths]
+    if unknown:
+        raise ConfigError(f"{bundle}: no motion(s) {', '.join(unknown)} in the bundle; it holds "
+                          f"{', '.join(paths)}")
+    motions = tuple(str(paths[name]) for name in (config.motions or contract.motions))
+    setup = simulation_setup(contract, config)
+    task = MotionTaskConfig(robot=contract.robot, motions=motions, backend=setup.backend,
+                            num_envs=len(motions), sim=setup.sim,
+                            observations=contract.observations, noise_level=0.0,
+                            clip_observations=contract.clip_observations,
                             clip_actions=contract.clip_actions, random_start=False,
-                            terminate_body_distance=np.inf, dynamics=dynamics)
-    env = MotionTrackingEnv(task)
+                            terminate_body_distance=np.inf, dynamics=setup.dynamics)
+    env = MotionTrackingEnv(task, robot=simulation_robot(contract))
     library = env.library
     steps = np.round(library.durations / env.dt).astype(int)  # states 0..steps-1 per motion
     count = len(motions)
@@ -129,7 +113,6 @@ def evaluate_tracking(bundle: str | pathlib.Path, config: TrackingEvaluationConf
             library, env.kinematics, name, np.arange(frames) * env.dt,
             records['base_pos'][:frames, index], records['base_quat'][:frames, index],
             records['joint_pos'][:frames, index])
-    robot = load_robot(contract.robot)
-    return {'bundle': str(bundle), 'robot': robot.name,
-            'backend': backend, 'reality': config.reality, 'dynamics': dynamics,
+    return {'bundle': str(bundle), 'robot': contract.robot, 'backend': setup.backend,
+            'reality': config.reality, 'dynamics': setup.dynamics,
             'metrics': mean_metrics(per_motion), 'motions': per_motion}

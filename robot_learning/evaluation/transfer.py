@@ -25,10 +25,13 @@ from robot_learning.config import ConfigError
 from robot_learning.domain_randomization.box import ParameterBox
 from robot_learning.domain_randomization.distributions import UniformBox
 from robot_learning.domain_randomization.randomizer import FixedValues
+from robot_learning.evaluation.setup import simulation_robot
 from robot_learning.policies.runtime import PolicyRuntime
 from robot_learning.robots.registry import load_robot
+from robot_learning.robots.spec import RobotSpec
 from robot_learning.sim.reality import load_reality
-from robot_learning.tasks.velocity_tracking import VelocityTaskConfig, VelocityTrackingEnv
+from robot_learning.tasks.registry import task_spec
+from robot_learning.tasks.simulated_task import SimulatedTaskConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +49,9 @@ class TransferConfig:
     realities: tuple[str, ...] = ()
     """Reality config names or YAML paths."""
     reality_episodes: int = 32
+    """Episodes on each reality config (its own engine and dynamics)."""
     seed: int = 0
+    """Seed of the dynamics samples, of commands and reset states, and of the simulators."""
 
     def __post_init__(self) -> None:
         if self.heatmap and len(self.heatmap) != 2:
@@ -60,13 +65,16 @@ class TransferConfig:
                               'reality_episodes >= 1 are required')
 
 
-def evaluation_task(runtime: PolicyRuntime, task: VelocityTaskConfig, num_envs: int,
-                    seed: int, **changes) -> VelocityTaskConfig:
+def evaluation_task(runtime: PolicyRuntime, task: SimulatedTaskConfig, num_envs: int,
+                    seed: int, **changes) -> SimulatedTaskConfig:
     """Return the training task re-timed and re-observed by the bundle's contract, no noise."""
     contract = runtime.contract
     if contract.robot != task.robot:
         raise ConfigError(f"the bundle drives '{contract.robot}', the task's robot is "
                           f"'{task.robot}'")
+    if type(task) is not task_spec(contract.task).config_cls:
+        raise ConfigError(f"the bundle's task is '{contract.task}', the target config "
+                          f'configures a {type(task).__name__}')
     decimation = int(round(contract.control_dt / contract.sim_dt))
     values = {'num_envs': num_envs, 'observations': contract.observations,
               'noise_level': 0.0, 'clip_observations': contract.clip_observations,
@@ -77,19 +85,27 @@ def evaluation_task(runtime: PolicyRuntime, task: VelocityTaskConfig, num_envs: 
     return dataclasses.replace(task, **values)
 
 
-def run_episodes(runtime: PolicyRuntime, task: VelocityTaskConfig,
+def episode_metrics(task_name: str) -> tuple[str, ...]:
+    """Return the per-episode numbers of a task that a transfer report averages."""
+    return tuple(name for name in task_spec(task_name).metrics
+                 if name not in ('success', 'fell', 'complete', 'motion_ids'))
+
+
+def run_episodes(runtime: PolicyRuntime, task: SimulatedTaskConfig, robot: RobotSpec,
                  dynamics: tuple[ParameterBox, np.ndarray] | None = None) -> dict:
-    """Run the first episode of every environment of ``task``.
+    """Run the first episode of every environment of ``task`` on ``robot``.
 
     ``dynamics`` = (box, values (N, D)) gives environment i the values of row i.
-    Returns ``success``, ``speed_error`` [m/s] and ``fell``, arrays of shape (N,).
+    Returns ``success`` and ``fell`` and the task's episode metrics (``speed_error`` [m/s] for
+    velocity tracking), arrays of shape (N,).
     """
     randomizer = FixedValues(*dynamics) if dynamics is not None else None
-    env = VelocityTrackingEnv(task, randomizer=randomizer)
+    env_cls = task_spec(runtime.contract.task).env_cls
+    env = env_cls(task, randomizer=randomizer, robot=robot)
     num_envs = env.num_envs
-    success = np.zeros(num_envs, dtype=bool)
-    speed_error = np.full(num_envs, np.nan)
-    fell = np.zeros(num_envs, dtype=bool)
+    keys = episode_metrics(runtime.contract.task)
+    outcome = {'success': np.zeros(num_envs, dtype=bool), 'fell': np.zeros(num_envs, dtype=bool),
+               **{key: np.full(num_envs, np.nan) for key in keys}}
     finished = np.zeros(num_envs, dtype=bool)
     try:
         for _ in range(env.max_episode_length):
@@ -98,22 +114,24 @@ def run_episodes(runtime: PolicyRuntime, task: VelocityTaskConfig,
             episodes = info['episodes']
             first = ~finished[episodes['env_ids']]
             ids = episodes['env_ids'][first]
-            success[ids] = episodes['success'][first]
-            speed_error[ids] = episodes['speed_error'][first]
-            fell[ids] = episodes['fell'][first]
+            for key, values in outcome.items():
+                values[ids] = episodes[key][first]
             finished[ids] = True
             if finished.all():
                 break
     finally:
         env.backend.close()
-    return {'success': success, 'speed_error': speed_error, 'fell': fell}
+    return outcome
 
 
 def _summary(outcome: dict) -> dict:
-    return {'success_rate': float(np.mean(outcome['success'])),
-            'speed_error': float(np.nanmean(outcome['speed_error'])),
-            'fall_rate': float(np.mean(outcome['fell'])),
-            'episodes': int(outcome['success'].size)}
+    summary = {'success_rate': float(np.mean(outcome['success'])),
+               'fall_rate': float(np.mean(outcome['fell'])),
+               'episodes': int(outcome['success'].size)}
+    for key, values in outcome.items():
+        if key not in ('success', 'fell'):
+            summary[key] = float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
+    return summary
 
 
 def heatmap_values(box: ParameterBox, names: tuple[str, str], cells: int,
@@ -138,24 +156,27 @@ def heatmap_values(box: ParameterBox, names: tuple[str, str], cells: int,
     return xs, ys, values
 
 
-def evaluate_transfer(bundle: str, task: VelocityTaskConfig, box: ParameterBox,
+def evaluate_transfer(bundle: str, task: SimulatedTaskConfig, box: ParameterBox,
                       config: TransferConfig) -> dict:
     """Evaluate ``bundle`` on the target box, a heatmap and reality configs; return the report.
 
-    ``task`` is the training task (commands, episode length, success threshold); ``box`` the
-    target box. Reality configs must use the bundle's robot and control period.
+    ``task`` is the training task of the bundle's registered task (commands or motions,
+    episode length, success criterion); ``box`` the target box. Reality configs must use the
+    bundle's robot and control period.
     """
     runtime = PolicyRuntime(bundle)
-    report: dict = {'bundle': str(bundle), 'robot': runtime.contract.robot,
-                    'target': box.to_mapping(), 'config': dataclasses.asdict(config),
-                    'success_speed_error': task.success_speed_error,
-                    'episode_length_s': task.episode_length_s, 'metrics': {}}
+    robot = simulation_robot(runtime.contract)
+    report: dict = {'bundle': str(bundle), 'task': runtime.contract.task,
+                    'robot': runtime.contract.robot, 'target': box.to_mapping(),
+                    'config': dataclasses.asdict(config),
+                    'success_speed_error': getattr(task, 'success_speed_error', None),
+                    'episode_length_s': getattr(task, 'episode_length_s', None), 'metrics': {}}
     metrics = report['metrics']
     rng = np.random.default_rng(config.seed)
     if config.episodes:
         values = UniformBox.full(box).sample(config.episodes, rng)
         outcome = run_episodes(runtime, evaluation_task(runtime, task, config.episodes,
-                                                        config.seed), (box, values))
+                                                        config.seed), robot, (box, values))
         summary = _summary(outcome)
         metrics.update({f'global_{key}': value for key, value in summary.items()
                         if key != 'episodes'})
@@ -165,7 +186,7 @@ def evaluate_transfer(bundle: str, task: VelocityTaskConfig, box: ParameterBox,
         xs, ys, values = heatmap_values(box, config.heatmap, config.heatmap_cells,
                                         config.heatmap_episodes)
         outcome = run_episodes(runtime, evaluation_task(runtime, task, len(values),
-                                                        config.seed), (box, values))
+                                                        config.seed), robot, (box, values))
         cells = config.heatmap_cells
         grid = outcome['success'].reshape(cells, cells, config.heatmap_episodes).mean(axis=2)
         metrics['heatmap_success_rate'] = float(grid.mean())
@@ -177,9 +198,9 @@ def evaluate_transfer(bundle: str, task: VelocityTaskConfig, box: ParameterBox,
         reality = load_reality(name)
         # The same robot by name and joints; its actuator may differ (a policy trained on an
         # impedance-matched description of it runs on the reality's own robot and drivers).
-        reality_robot, bundle_robot = load_robot(reality.robot), load_robot(runtime.contract.robot)
+        reality_robot = load_robot(reality.robot)
         if (reality_robot.name, reality_robot.joint_names) != \
-                (bundle_robot.name, bundle_robot.joint_names):
+                (runtime.contract.robot, runtime.contract.joint_names):
             raise ConfigError(f"reality '{reality.name}' is a '{reality.robot}', the bundle "
                               f"drives '{runtime.contract.robot}'")
         if abs(reality.control_dt - runtime.contract.control_dt) > 1e-9:
@@ -189,9 +210,11 @@ def evaluate_transfer(bundle: str, task: VelocityTaskConfig, box: ParameterBox,
             runtime, task, config.reality_episodes, config.seed, backend=reality.backend,
             robot=reality.robot, dynamics=dict(reality.dynamics),
             sim=dataclasses.replace(reality.sim, seed=config.seed))
-        summary = _summary(run_episodes(runtime, reality_task))
+        summary = _summary(run_episodes(runtime, reality_task,
+                                        runtime.contract.robot_for_reality(reality_robot)))
         report['realities'][reality.name] = {**summary, 'backend': reality.backend,
                                              'dynamics': dict(reality.dynamics)}
-        for key in ('success_rate', 'speed_error', 'fall_rate'):
-            metrics[f'reality/{reality.name}/{key}'] = summary[key]
+        for key, value in summary.items():
+            if key != 'episodes':
+                metrics[f'reality/{reality.name}/{key}'] = value
     return report

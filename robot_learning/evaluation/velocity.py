@@ -14,50 +14,29 @@ Metric names (JSON report, key ``metrics``):
 from __future__ import annotations
 
 import dataclasses
-import json
 import pathlib
 
 import numpy as np
 
+from robot_learning.evaluation.setup import EvaluationConfig, simulation_robot, simulation_setup
 from robot_learning.policies.runtime import PolicyRuntime
-from robot_learning.robots.registry import load_robot
 from robot_learning.rotations import quat_rotate_inverse
-from robot_learning.sim.base import SimConfig
 from robot_learning.tasks.velocity_tracking import VelocityTaskConfig, VelocityTrackingEnv
 
 
-@dataclasses.dataclass(frozen=True)
-class EvaluationConfig:
-    """One evaluation run."""
-
-    backend: str = 'mujoco'
-    num_envs: int = 16
-    episode_length_s: float = 20.0
-    command: tuple[float, float, float] = (0.5, 0.0, 0.0)
-    """(vx [m/s], vy [m/s], yaw rate [rad/s])"""
-    dynamics: dict = dataclasses.field(default_factory=dict)
-    """Dynamics parameter values for every environment (name -> value)."""
-    warmup_s: float = 1.0
-    """Time excluded from ``lin_vel_error`` while the robot accelerates from rest [s]."""
-    seed: int = 0
-
-
-def evaluate_bundle(bundle: str | pathlib.Path, config: EvaluationConfig) -> dict:
+def evaluate_velocity(bundle: str | pathlib.Path, config: EvaluationConfig) -> dict:
     """Run one episode per environment with the bundle's ONNX policy; return the report."""
     runtime = PolicyRuntime(bundle)
     contract = runtime.contract
-    robot = load_robot(contract.robot)
-    contract.check_robot(robot)
-    decimation = int(round(contract.control_dt / contract.sim_dt))
+    setup = simulation_setup(contract, config)
     task = VelocityTaskConfig(
-        robot=contract.robot, backend=config.backend, num_envs=config.num_envs,
-        sim=SimConfig(sim_dt=contract.sim_dt, decimation=decimation, seed=config.seed),
+        robot=contract.robot, backend=setup.backend, num_envs=config.num_envs, sim=setup.sim,
         episode_length_s=config.episode_length_s, fixed_command=tuple(config.command),
         observations=contract.observations, noise_level=0.0,
         clip_observations=contract.clip_observations, clip_actions=contract.clip_actions,
         reset_joint_pos_scale=(1.0, 1.0), reset_base_velocity=0.0,
-        dynamics=dict(config.dynamics), seed=config.seed)
-    env = VelocityTrackingEnv(task)
+        dynamics=setup.dynamics, seed=config.seed)
+    env = VelocityTrackingEnv(task, robot=simulation_robot(contract))
     try:
         steps = env.max_episode_length
         warmup = int(round(config.warmup_s / env.dt))
@@ -89,8 +68,8 @@ def evaluate_bundle(bundle: str | pathlib.Path, config: EvaluationConfig) -> dic
         }
     finally:
         env.backend.close()
-    return {'bundle': str(bundle), 'robot': contract.robot, 'config': dataclasses.asdict(config),
-            'metrics': metrics}
+    return {'bundle': str(bundle), 'robot': contract.robot, 'backend': setup.backend,
+            'config': dataclasses.asdict(config), 'metrics': metrics}
 
 
 def _nanmean(rows: list[np.ndarray]) -> float:
@@ -98,13 +77,3 @@ def _nanmean(rows: list[np.ndarray]) -> float:
         return float('nan')
     values = np.asarray(rows, dtype=float)
     return float(np.nanmean(values)) if np.isfinite(values).any() else float('nan')
-
-
-def write_report(report: dict, path: str | pathlib.Path) -> pathlib.Path:
-    """Write the JSON report atomically."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp')
-    tmp.write_text(json.dumps(report, indent=2), encoding='utf-8')
-    tmp.replace(path)
-    return path

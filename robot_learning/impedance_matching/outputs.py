@@ -22,6 +22,7 @@ import pathlib
 import numpy as np
 import yaml
 
+from robot_learning.atomic_write import atomic_write_text
 from robot_learning.config import load_yaml
 from robot_learning.impedance_matching.identify import MatchResult
 from robot_learning.impedance_matching.plots import plot_groups
@@ -101,7 +102,7 @@ def write_outputs(result: MatchResult, robot_name_or_path: str, folder: str | pa
     _write_yaml(paths['dynamics.yaml'], {'dynamics': result.dynamics}, header)
     _write_yaml(paths['randomization.yaml'],
                 {'randomization': {'method': 'uniform', 'parameters': result.ranges}}, header)
-    paths['report.json'].write_text(json.dumps(report(result), indent=2) + '\n')
+    atomic_write_text(paths['report.json'], json.dumps(report(result), indent=2) + '\n')
     if plots:
         for path in plot_groups(result, folder):
             paths[path.name] = path
@@ -109,4 +110,5 @@ def write_outputs(result: MatchResult, robot_name_or_path: str, folder: str | pa
 
 
 def _write_yaml(path: pathlib.Path, data: dict, header: str) -> None:
-    path.write_text(header + yaml.safe_dump(data, sort_keys=False, default_flow_style=None))
+    atomic_write_text(path,
+                      header + yaml.safe_dump(data, sort_keys=False, default_flow_style=None))

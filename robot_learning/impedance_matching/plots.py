@@ -7,6 +7,7 @@ import pathlib
 
 import numpy as np
 
+from robot_learning.atomic_write import atomic_path
 from robot_learning.impedance_matching.identify import JointFit, MatchResult
 
 
@@ -44,9 +45,11 @@ def plot_bode(fit: JointFit, path: str | pathlib.Path, title: str = '') -> pathl
     top.legend(fontsize=8)
     figure.tight_layout()
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    pyplot.close(figure)
+    try:
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=110)
+    finally:
+        pyplot.close(figure)
     return path
 
 
@@ -86,7 +89,9 @@ def plot_summary(rows: list[dict], path: str | pathlib.Path) -> pathlib.Path:
     axes[0].legend(fontsize=8)
     figure.tight_layout()
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    pyplot.close(figure)
+    try:
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=110)
+    finally:
+        pyplot.close(figure)
     return path

@@ -17,8 +17,10 @@ import pathlib
 
 import numpy as np
 
+from robot_learning.atomic_write import atomic_open
 from robot_learning.config import ConfigError
 from robot_learning.data.bag_io import read_messages
+from robot_learning.data.npz import load_npz, require_arrays
 from robot_learning.robots.spec import RobotSpec
 
 MIN_CROSSINGS = 10
@@ -61,9 +63,13 @@ class Recording:
     joints: tuple[JointRecording, ...]
 
     def save(self, path: str | pathlib.Path) -> pathlib.Path:
-        """Write an ``.npz`` (arrays plus a JSON ``meta`` entry); returns the path."""
+        """Write an ``.npz`` (arrays plus a JSON ``meta`` entry) atomically; returns the path.
+
+        ``.npz`` is appended to a name without it.
+        """
         path = pathlib.Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix != '.npz':
+            path = path.with_name(path.name + '.npz')
         arrays, meta = {}, []
         for index, item in enumerate(self.joints):
             arrays[f'command_{index}'] = item.command
@@ -72,20 +78,28 @@ class Recording:
                 arrays[f'torque_{index}'] = item.torque
             meta.append({'joint': item.joint, 'rate': item.rate, 'trial': item.trial})
         info = {'robot': self.robot, 'source': self.source, 'joints': meta}
-        np.savez_compressed(path, meta=np.array(json.dumps(info)), **arrays)
+        with atomic_open(path, 'wb') as stream:
+            np.savez_compressed(stream, meta=np.array(json.dumps(info)), **arrays)
         return path
 
     @classmethod
     def load(cls, path: str | pathlib.Path) -> Recording:
-        """Read a recording written by :meth:`save`."""
-        with np.load(path) as data:
-            info = json.loads(str(data['meta']))
-            joints = tuple(
-                JointRecording(joint=item['joint'], rate=float(item['rate']),
-                               command=data[f'command_{i}'], position=data[f'position_{i}'],
-                               torque=data[f'torque_{i}'] if f'torque_{i}' in data else None,
-                               trial=int(item['trial']))
-                for i, item in enumerate(info['joints']))
+        """Read a recording written by :meth:`save`.
+
+        Raises:
+            FileNotFoundError: No such file.
+            NpzError: The file is unreadable, or lacks ``meta`` or a joint's arrays.
+        """
+        what, hint = 'impedance recording', 'write one with `robot-learning impedance excite`'
+        data = load_npz(path, ('meta',), what, hint=hint)
+        info = json.loads(str(data['meta']))
+        require_arrays(data, [f'{name}_{i}' for i in range(len(info['joints']))
+                              for name in ('command', 'position')], path, what, hint=hint)
+        joints = tuple(
+            JointRecording(joint=item['joint'], rate=float(item['rate']),
+                           command=data[f'command_{i}'], position=data[f'position_{i}'],
+                           torque=data.get(f'torque_{i}'), trial=int(item['trial']))
+            for i, item in enumerate(info['joints']))
         return cls(robot=info['robot'], source=info['source'], joints=joints)
 
 

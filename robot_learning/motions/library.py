@@ -8,7 +8,8 @@ import pathlib
 
 import numpy as np
 
-from robot_learning.motions.motion import frame_blend, load_motion, Motion, MotionError
+from robot_learning.motions.motion import (frame_blend, load_motion, Motion, MotionError,
+                                           read_motion)
 from robot_learning.robots.spec import RobotSpec
 from robot_learning.rotations import quat_conjugate, quat_multiply
 
@@ -56,6 +57,11 @@ class MotionLibrary:
     def load(cls, sources: tuple[str, ...], robot: RobotSpec) -> MotionLibrary:
         """Load shipped motion names or ``.npz`` paths for ``robot``."""
         return cls([load_motion(source, robot) for source in sources])
+
+    @classmethod
+    def read(cls, paths: tuple[str | pathlib.Path, ...]) -> MotionLibrary:
+        """Load motion files as they are (no robot check; the caller checks the joints)."""
+        return cls([read_motion(path) for path in paths])
 
     def index(self, name: str) -> int:
         """Index of the motion called ``name`` (or loaded from the ``.npz`` path ``name``)."""

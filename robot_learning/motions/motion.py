@@ -12,10 +12,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
-import tempfile
 
 import numpy as np
 
+from robot_learning.atomic_write import atomic_open
+from robot_learning.data.npz import load_npz
 from robot_learning.paths import share_dir
 from robot_learning.robots.spec import RobotSpec
 
@@ -83,23 +84,33 @@ class Motion:
 
     def check_robot(self, robot: RobotSpec, where: str = '') -> None:
         """Refuse a motion whose joints are not ``robot``'s joints in the robot's order."""
+        self.check_joints(robot.joint_names, robot.position_lower, robot.position_upper,
+                          f"robot '{robot.name}'", where)
+
+    def check_joints(self, joint_names: tuple[str, ...], position_lower: np.ndarray,
+                     position_upper: np.ndarray, owner: str, where: str = '') -> None:
+        """Refuse a motion unless its joints are ``joint_names``, in order, inside the limits.
+
+        ``position_lower``/``position_upper`` are (J,) [rad]; ``owner`` names whose joints they
+        are in messages.
+        """
         where = where or f"motion '{self.name}'"
-        unknown = [name for name in self.joint_names if name not in robot.joint_names]
+        unknown = [name for name in self.joint_names if name not in joint_names]
         if unknown:
-            raise MotionError(f"{where}: joint(s) {', '.join(unknown)} are not joints of robot "
-                              f"'{robot.name}'")
-        missing = [name for name in robot.joint_names if name not in self.joint_names]
+            raise MotionError(f"{where}: joint(s) {', '.join(unknown)} are not joints of "
+                              f'{owner}')
+        missing = [name for name in joint_names if name not in self.joint_names]
         if missing:
             raise MotionError(f"{where}: no trajectory for joint(s) {', '.join(missing)} of "
-                              f"robot '{robot.name}'")
-        if tuple(self.joint_names) != tuple(robot.joint_names):
-            raise MotionError(f'{where}: joints are in another order than robot '
-                              f"'{robot.name}' ({', '.join(robot.joint_names)})")
-        outside = (self.joint_pos < robot.position_lower - 1e-6) | (
-            self.joint_pos > robot.position_upper + 1e-6)
+                              f'{owner}')
+        if tuple(self.joint_names) != tuple(joint_names):
+            raise MotionError(f'{where}: joints are in another order than those of {owner} '
+                              f"({', '.join(joint_names)})")
+        lower, upper = np.asarray(position_lower), np.asarray(position_upper)
+        outside = (self.joint_pos < lower - 1e-6) | (self.joint_pos > upper + 1e-6)
         if outside.any():
             frame, joint = np.argwhere(outside)[0]
-            raise MotionError(f'{where}: {robot.joint_names[joint]} = '
+            raise MotionError(f'{where}: {joint_names[joint]} = '
                               f'{self.joint_pos[frame, joint]:.3f} rad at frame {frame} is '
                               'outside its position limits')
 
@@ -107,20 +118,11 @@ class Motion:
         """Validate, then write an ``.npz`` atomically (a temporary file renamed into place)."""
         self.validate()
         path = pathlib.Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.npz')
-        os.close(handle)
-        try:
-            np.savez(tmp, fps=np.float64(self.fps), joint_names=np.array(self.joint_names),
+        with atomic_open(path, 'wb') as stream:
+            np.savez(stream, fps=np.float64(self.fps), joint_names=np.array(self.joint_names),
                      joint_pos=self.joint_pos, base_pos=self.base_pos,
                      base_quat=self.base_quat, body_names=np.array(self.body_names),
                      body_pos=self.body_pos)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
         return path
 
 
@@ -141,16 +143,20 @@ def load_motion(source: str | os.PathLike, robot: RobotSpec) -> Motion:
         shipped = sorted(p.stem for p in (share_dir() / MOTION_DIR / robot.name).glob('*.npz'))
         raise MotionError(f"motion file not found: {path}; shipped motions of '{robot.name}': "
                           f"{', '.join(shipped) or 'none'}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except Exception as error:
-        raise MotionError(f'{path}: not a readable .npz motion file: {error}') from error
-    required = ('fps', 'joint_names', 'joint_pos', 'base_pos', 'base_quat', 'body_names',
-                'body_pos')
-    missing = [key for key in required if key not in arrays]
-    if missing:
-        raise MotionError(f"{path}: missing field(s) {', '.join(missing)}")
+    motion = read_motion(path)
+    motion.check_robot(robot, str(path))
+    return motion
+
+
+def read_motion(path: str | os.PathLike) -> Motion:
+    """Read and validate the motion file ``path`` (its name is the file stem).
+
+    Raises:
+        MotionError: the file is missing, unreadable or malformed.
+    """
+    path = pathlib.Path(path)
+    arrays = load_npz(path, ('fps', 'joint_names', 'joint_pos', 'base_pos', 'base_quat',
+                             'body_names', 'body_pos'), 'motion file', MotionError)
     motion = Motion(
         name=path.stem, fps=float(arrays['fps']),
         joint_names=tuple(str(name) for name in arrays['joint_names']),
@@ -160,7 +166,6 @@ def load_motion(source: str | os.PathLike, robot: RobotSpec) -> Motion:
         body_names=tuple(str(name) for name in arrays['body_names']),
         body_pos=np.asarray(arrays['body_pos'], dtype=float))
     motion.validate(str(path))
-    motion.check_robot(robot, str(path))
     return motion
 
 

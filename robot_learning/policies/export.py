@@ -21,14 +21,17 @@ from tensordict import TensorDict
 import torch
 
 from robot_learning.config import load_config, to_dict
-from robot_learning.policies.contract import (ONNX_FILE, PolicyContract, save_contract,
-                                              TORCHSCRIPT_FILE)
+from robot_learning.motions.motion import load_motion
+from robot_learning.policies.contract import (MOTIONS_FOLDER, ONNX_FILE, PER_JOINT_FIELDS,
+                                              PolicyContract, save_contract, TORCHSCRIPT_FILE)
 from robot_learning.provenance import git_revision, read_training_provenance
 from robot_learning.rl.runner import latest_checkpoint
 from robot_learning.rl.train_config import TrainConfig
 from robot_learning.rl.training import CONFIG_FILE, make_runner
 from robot_learning.robots.registry import load_robot
+from robot_learning.robots.spec import RobotSpec
 from robot_learning.tasks.observations import term_size
+from robot_learning.tasks.registry import task_spec
 
 ONNX_TOLERANCE = 1e-5
 """Largest allowed |onnx - torch| difference of an exported action, relative to the largest
@@ -41,25 +44,34 @@ class ExportError(RuntimeError):
 
 
 def build_contract(config: TrainConfig, provenance: dict) -> PolicyContract:
-    """Build the contract of a policy trained with ``config``."""
+    """Build the (version 2) contract of a policy trained with ``config``."""
     task = config.task
     robot = load_robot(task.robot)
-    num_joints = robot.num_joints
+    spec = task_spec(config.task_type)
     return PolicyContract(
-        robot=task.robot, robot_class=robot.robot_class, joint_names=robot.joint_names,
-        observations=task.observations,
-        observation_dim=sum(term_size(term.name, num_joints) for term in task.observations),
+        task=config.task_type, robot=robot.name, robot_class=robot.robot_class,
+        floating_base=robot.floating_base, joint_names=robot.joint_names,
+        **{key: tuple(float(v) for v in getattr(robot, key)) for key in PER_JOINT_FIELDS},
+        clip_actions=task.clip_actions, observations=task.observations,
+        observation_dim=sum(term_size(term.name, robot.num_joints)
+                            for term in task.observations),
         clip_observations=task.clip_observations,
-        action_scale=tuple(robot.action_scale.tolist()),
-        default_joint_pos=tuple(robot.default_joint_pos.tolist()),
-        clip_actions=task.clip_actions, kp=tuple(robot.kp.tolist()),
-        kd=tuple(robot.kd.tolist()), effort_limit=tuple(robot.effort_limit.tolist()),
         control_dt=task.sim.sim_dt * task.sim.decimation, sim_dt=task.sim.sim_dt,
-        command_ranges={'lin_vel_x': list(task.commands.lin_vel_x),
-                        'lin_vel_y': list(task.commands.lin_vel_y),
-                        'ang_vel_yaw': list(task.commands.ang_vel_yaw)}
-        if hasattr(task, 'commands') else {},
-        motions=tuple(getattr(task, 'motions', ())), provenance=provenance)
+        provenance=provenance, **spec.contract_entries(task))
+
+
+def copy_motions(motions: tuple[str, ...], robot: RobotSpec,
+                 folder: pathlib.Path) -> tuple[str, ...]:
+    """Write the reference motions (shipped names or ``.npz`` paths) into ``folder/motions``.
+
+    Returns the motion names the contract lists (the file stems, in the given order).
+    """
+    names = []
+    for source in motions:
+        motion = load_motion(source, robot)
+        motion.save(folder / MOTIONS_FOLDER / f'{motion.name}.npz')
+        names.append(motion.name)
+    return tuple(names)
 
 
 def export_bundle(run_dir: str | pathlib.Path, output: str | pathlib.Path,
@@ -104,6 +116,10 @@ def export_bundle(run_dir: str | pathlib.Path, output: str | pathlib.Path,
             **export_record(max_error),
         }
         contract = build_contract(config, provenance)
+        if contract.motions:
+            robot = load_robot(config.task.robot)
+            contract = dataclasses.replace(
+                contract, motions=copy_motions(contract.motions, robot, staging))
         contract.validate()
         save_contract(contract, staging)
     return output

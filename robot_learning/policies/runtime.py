@@ -7,11 +7,18 @@ import pathlib
 
 import numpy as np
 import onnxruntime
+from onnxruntime.capi import onnxruntime_pybind11_state as onnxruntime_errors
 
 from robot_learning.config import ConfigError
 from robot_learning.policies.contract import (joint_targets, load_contract, ONNX_FILE,
                                               PolicyContract)
 from robot_learning.tasks.observations import compute_observation, ObservationInputs
+
+ONNX_LOAD_ERRORS = (onnxruntime_errors.Fail, onnxruntime_errors.InvalidArgument,
+                    onnxruntime_errors.InvalidGraph, onnxruntime_errors.InvalidProtobuf,
+                    onnxruntime_errors.NoModel, onnxruntime_errors.NotImplemented,
+                    onnxruntime_errors.RuntimeException)
+"""onnxruntime's exceptions for a file it cannot load (they derive from Exception only)."""
 
 
 class PolicyRuntime:
@@ -29,8 +36,12 @@ class PolicyRuntime:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.add_session_config_entry('session.intra_op.allow_spinning', '0')
-        self.session = onnxruntime.InferenceSession(str(onnx_path), options,
-                                                    providers=['CPUExecutionProvider'])
+        try:
+            self.session = onnxruntime.InferenceSession(str(onnx_path), options,
+                                                        providers=['CPUExecutionProvider'])
+        except ONNX_LOAD_ERRORS as error:  # a truncated or corrupt file, or not a model
+            raise ConfigError(f'{onnx_path}: not a loadable ONNX model (truncated or '
+                              f'corrupt?): {str(error).strip()}') from None
         (graph_input,) = self.session.get_inputs()
         self.input_name = graph_input.name
         width = graph_input.shape[-1]

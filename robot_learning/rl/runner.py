@@ -1,13 +1,21 @@
 # SPDX-License-Identifier: Apache-2.0
-"""rsl-rl's OnPolicyRunner with atomic checkpoints, resume and a progress display."""
+"""rsl-rl's OnPolicyRunner with safe, atomic checkpoints, resume and a progress display.
+
+Checkpoints are read with ``torch.load(weights_only=True)``: tensors and plain containers
+only, so opening a crafted ``model_<iteration>.pt`` runs no code. A checkpoint is written to a
+temporary file in its folder, flushed to disk and renamed over the old one, so a kill leaves
+either the old or the new file and at most a stale ``.tmp`` (removed at the next start).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import math
 import os
 import pathlib
+import pickle
 import re
 import tempfile
 from typing import Any
@@ -15,11 +23,33 @@ from typing import Any
 from rsl_rl.runners import OnPolicyRunner
 import torch
 
+LOG = logging.getLogger(__name__)
 CHECKPOINT_PATTERN = re.compile(r'model_(\d+)\.pt$')
+TEMPORARY_PATTERN = '.model_*.pt.*.tmp'
+"""Names of the temporary files ``atomic_torch_save`` writes before renaming them."""
+REQUIRED_KEYS = ('actor_state_dict', 'critic_state_dict', 'optimizer_state_dict', 'iter')
+"""What every checkpoint written by ``TrainingRunner.save`` holds."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is refused or cannot be used; the message names the file."""
+
+
+class CorruptCheckpointError(CheckpointError):
+    """A checkpoint that cannot be read back: truncated, empty or not a torch file."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """A checkpoint whose pickle names Python objects other than tensors and containers."""
 
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
-    """Write ``obj`` with torch.save so that a kill leaves either the old or the new file."""
+    """Write ``obj`` with torch.save so that a kill leaves either the old or the new file.
+
+    The data goes to a temporary file in the same folder, is flushed and fsynced, and then
+    replaces ``path`` with ``os.replace`` (atomic on POSIX); the folder is fsynced so that the
+    rename itself survives a power loss.
+    """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
@@ -33,16 +63,81 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def remove_stale_temporaries(run_dir: str | os.PathLike) -> list[pathlib.Path]:
+    """Delete the temporary checkpoint files a killed save left in ``run_dir``; return them."""
+    stale = sorted(pathlib.Path(run_dir).glob(TEMPORARY_PATTERN))
+    for path in stale:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    if stale:
+        LOG.info('removed %d unfinished checkpoint file(s) of a killed save: %s', len(stale),
+                 ', '.join(path.name for path in stale))
+    return stale
+
+
+def checkpoints(run_dir: str | os.PathLike) -> list[pathlib.Path]:
+    """The ``model_<iteration>.pt`` files in ``run_dir``, newest (highest iteration) first."""
+    found = []
+    for path in pathlib.Path(run_dir).glob('model_*.pt'):
+        match = CHECKPOINT_PATTERN.search(path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return [path for _, path in sorted(found, reverse=True)]
 
 
 def latest_checkpoint(run_dir: str | os.PathLike) -> pathlib.Path | None:
     """Find the ``model_<iteration>.pt`` with the highest iteration in ``run_dir`` (or None)."""
-    best, best_iteration = None, -1
-    for path in pathlib.Path(run_dir).glob('model_*.pt'):
-        match = CHECKPOINT_PATTERN.search(path.name)
-        if match and int(match.group(1)) > best_iteration:
-            best, best_iteration = path, int(match.group(1))
-    return best
+    found = checkpoints(run_dir)
+    return found[0] if found else None
+
+
+def read_checkpoint(path: str | os.PathLike, map_location: str | None = None) -> dict:
+    """Load a checkpoint written by ``TrainingRunner.save``; no code in the file runs.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        UnsafeCheckpointError: the pickle names a Python global other than torch's tensor
+            types and plain containers (what a crafted file uses to run code).
+        CorruptCheckpointError: the file is truncated, empty or not a torch checkpoint.
+        CheckpointError: the file holds something other than a training checkpoint.
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        reason = _unpickler_reason(str(error))
+        if 'global' in reason.lower():
+            raise UnsafeCheckpointError(
+                f'{path}: refused to load: the file names Python objects beyond tensors and '
+                f'plain containers ({reason}), which could run code when opened; only '
+                'checkpoints written by robot-learning train are accepted') from None
+        raise CorruptCheckpointError(f'{path}: not a readable checkpoint ({reason})') from None
+    except (RuntimeError, EOFError, KeyError, ValueError, IndexError, OSError) as error:
+        detail = str(error).split('.')[0].strip() or type(error).__name__
+        raise CorruptCheckpointError(
+            f'{path}: truncated or corrupt checkpoint ({detail})') from None
+    missing = [key for key in REQUIRED_KEYS if not isinstance(data, dict) or key not in data]
+    if missing:
+        raise CheckpointError(f"{path}: not a training checkpoint (no {', '.join(missing)})")
+    if not isinstance(data['iter'], int) or data['iter'] < 0:
+        raise CheckpointError(f"{path}: iteration {data['iter']!r} is not a count")
+    return data
+
+
+def _unpickler_reason(message: str) -> str:
+    """The one-line cause in torch's weights-only unpickler error (e.g. the refused global)."""
+    _, _, tail = message.partition('WeightsUnpickler error:')
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    return lines[0].rstrip('.') if lines else message.splitlines()[0]
 
 
 class TrainingRunner(OnPolicyRunner):
@@ -97,16 +192,34 @@ class TrainingRunner(OnPolicyRunner):
             saved['randomization'] = self.randomization.state_dict()
         atomic_torch_save(saved, path)
 
-    def load(self, path: str, *args, **kwargs):
-        """Load a checkpoint, including the randomization state when the run has one."""
-        result = super().load(path, *args, **kwargs)
+    def load(self, path: str, load_cfg: dict | None = None, strict: bool = True,
+             map_location: str | None = None) -> dict | None:
+        """Do what rsl-rl's ``OnPolicyRunner.load`` does, reading with ``weights_only=True``.
+
+        Models, optimizer and iteration (``current_learning_iteration`` becomes the
+        checkpoint's, the last iteration it completed) and, when the run has one, the
+        randomization state.
+
+        Raises:
+            CheckpointError: the file is refused (see ``read_checkpoint``) or does not fit
+                this run's networks (another size, another task) or randomization method.
+        """
+        loaded = read_checkpoint(path, map_location)
+        try:
+            load_iteration = self.alg.load(loaded, load_cfg, strict)
+        except (RuntimeError, KeyError, ValueError) as error:
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+            raise CheckpointError(f"{path} does not fit this run's networks (changed "
+                                  f"network or task settings?): {' '.join(lines[:3])}") from None
+        if load_iteration:
+            self.current_learning_iteration = loaded['iter']
         if self.randomization is not None:
-            state = torch.load(path, weights_only=False).get('randomization')
+            state = loaded.get('randomization')
             if state is None:
-                raise ValueError(f'{path} holds no randomization state; resume it without a '
-                                 'randomization method')
+                raise CheckpointError(f'{path} holds no randomization state; resume it without '
+                                      'a randomization method')
             self.randomization.load_state_dict(state)
-        return result
+        return loaded.get('infos')
 
     def _log(self, **kwargs) -> None:
         randomization = (self.randomization.after_iteration(kwargs['it'])

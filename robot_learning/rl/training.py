@@ -18,11 +18,11 @@ from robot_learning.config import to_dict
 from robot_learning.domain_randomization.registry import make_randomizer
 from robot_learning.domain_randomization.schedule import RandomizationSchedule
 from robot_learning.provenance import write_training_provenance
-from robot_learning.rl.runner import latest_checkpoint, TrainingRunner
+from robot_learning.rl.runner import (checkpoints, CorruptCheckpointError, read_checkpoint,
+                                      remove_stale_temporaries, TrainingRunner)
 from robot_learning.rl.train_config import runner_config, TrainConfig
 from robot_learning.rl.vec_env import RslVecEnv
-from robot_learning.tasks.motion_tracking import MotionTrackingEnv
-from robot_learning.tasks.velocity_tracking import VelocityTrackingEnv
+from robot_learning.tasks.registry import task_spec
 
 LOG = logging.getLogger(__name__)
 CONFIG_FILE = 'config.yaml'
@@ -65,8 +65,7 @@ def make_runner(config: TrainConfig, log_dir: str | None, progress: Callable | N
     randomizer = make_randomizer(config.randomization)
     rank, _, _ = distributed_rank()
     task = dataclasses.replace(config.task, seed=config.task.seed + rank)
-    env_class = MotionTrackingEnv if config.task_type == 'motion_tracking' else VelocityTrackingEnv
-    env = env_class(task, randomizer=randomizer)
+    env = task_spec(config.task_type).env_cls(task, randomizer=randomizer)
     schedule = None
     if randomizer is not None:
         schedule = RandomizationSchedule(
@@ -84,30 +83,71 @@ def write_run_config(config: TrainConfig, run_dir: pathlib.Path) -> None:
     tmp.replace(run_dir / CONFIG_FILE)
 
 
+def resume_checkpoint(run_dir: pathlib.Path) -> tuple[pathlib.Path, int]:
+    """Return the newest readable checkpoint of ``run_dir`` and the iteration it completed.
+
+    A truncated or corrupt newest checkpoint (a full disk, a partial copy) is skipped with a
+    warning in favour of the previous one; a refused (unsafe) file stops the resume.
+
+    Raises:
+        FileNotFoundError: no readable checkpoint in ``run_dir``.
+        UnsafeCheckpointError: the newest checkpoint would run code when opened.
+    """
+    skipped = []
+    for path in checkpoints(run_dir):
+        try:
+            return path, read_checkpoint(path, map_location='cpu')['iter']
+        except CorruptCheckpointError as error:
+            LOG.warning('%s; falling back to the previous checkpoint', error)
+            skipped.append(path.name)
+    found = f" (unreadable: {', '.join(skipped)})" if skipped else ''
+    raise FileNotFoundError(f'--resume: no checkpoint model_<iteration>.pt in {run_dir}{found}')
+
+
 def train(config: TrainConfig, resume: bool = False, progress: Callable | None = None,
           verbose: bool = False, command: str = '') -> pathlib.Path:
-    """Train until ``config.max_iterations``; return the run folder.
+    """Train until ``config.max_iterations`` iterations are done; return the run folder.
 
-    With ``resume``, training continues from the newest checkpoint in ``config.run_dir``.
+    A checkpoint ``model_<i>.pt`` holds the state after iteration ``i`` (counted from 0), so a
+    finished run's last checkpoint is ``model_<max_iterations - 1>.pt``. With ``resume``,
+    training continues at the iteration after the newest readable checkpoint's, so it never
+    repeats that iteration nor overwrites the file it started from; a finished run trains
+    nothing. ``config.yaml`` and ``provenance.yaml`` are written only once the environment is
+    built and the checkpoint has loaded, so a failed start leaves the run folder as it was.
+
+    Raises:
+        FileNotFoundError: ``resume`` without a readable checkpoint in ``config.run_dir``.
+        FileExistsError: a new run in a folder that already holds checkpoints.
+        CheckpointError: the checkpoint is refused or does not fit ``config``'s networks.
+        ConfigError: ``config`` asks for more mini-batches than a batch has transitions.
     """
+    config.check_batch()
     run_dir = pathlib.Path(config.run_dir)
     rank, _, _ = distributed_rank()
+    checkpoint, done = None, 0
+    if resume:
+        checkpoint, iteration = resume_checkpoint(run_dir)
+        done = iteration + 1
+    elif checkpoints(run_dir):
+        raise FileExistsError(f'{run_dir} already holds checkpoints of an earlier run: pass '
+                              '--resume to continue it, or choose another run_dir')
+    if done >= config.max_iterations:
+        LOG.warning('%s: finished, %s completed %d of max_iterations=%d iterations; nothing to '
+                    'train (raise max_iterations to continue it)', run_dir, checkpoint.name,
+                    done, config.max_iterations)
+        return run_dir
     seed_everything(config.seed + rank)
     torch.set_num_threads(config.torch_threads or torch.get_num_threads())
-    checkpoint = latest_checkpoint(run_dir) if resume else None
-    if resume and checkpoint is None:
-        raise FileNotFoundError(f'--resume: no checkpoint model_<iteration>.pt in {run_dir}')
+    runner = make_runner(config, str(run_dir), progress, verbose)
+    if checkpoint is not None:
+        runner.load(str(checkpoint))
+        runner.current_learning_iteration = done  # the next iteration, not a repeat
+        LOG.info('resuming from %s at iteration %d of %d', checkpoint, done,
+                 config.max_iterations)
     if rank == 0:  # under torchrun only rank 0 writes the run folder (rsl-rl logs from it)
+        remove_stale_temporaries(run_dir)
         write_run_config(config, run_dir)
         if checkpoint is None:
             write_training_provenance(run_dir, command)
-    runner = make_runner(config, str(run_dir), progress, verbose)
-    start = 0
-    if checkpoint is not None:
-        runner.load(str(checkpoint))
-        start = runner.current_learning_iteration
-        LOG.info('resuming from %s (iteration %d)', checkpoint, start)
-    remaining = config.max_iterations - start
-    if remaining > 0:
-        runner.learn(remaining, init_at_random_ep_len=checkpoint is None)
+    runner.learn(config.max_iterations - done, init_at_random_ep_len=checkpoint is None)
     return run_dir

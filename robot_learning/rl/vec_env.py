@@ -10,18 +10,18 @@ from tensordict import TensorDict
 import torch
 
 from robot_learning.config import to_dict
-from robot_learning.tasks.velocity_tracking import VelocityTrackingEnv
+from robot_learning.tasks.registry import TaskEnvironment
 
 
 class RslVecEnv(VecEnv):
-    """Presents a ``VelocityTrackingEnv`` (numpy, CPU) to rsl-rl's runners.
+    """Presents a registered task environment (numpy, CPU) to rsl-rl's runners.
 
     Observation groups: ``policy`` (noisy, what the deployed policy sees) and ``critic``
     (noise-free). ``extras['time_outs']`` marks truncations so PPO bootstraps them;
     ``extras['log']`` carries the per-episode metrics of the environments that just reset.
     """
 
-    def __init__(self, env: VelocityTrackingEnv) -> None:
+    def __init__(self, env: TaskEnvironment) -> None:
         self.env = env
         self.num_envs = env.num_envs
         self.num_actions = env.num_actions

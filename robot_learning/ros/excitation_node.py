@@ -10,10 +10,10 @@ ros2_control forward-command convention that the sim bridge and robot drivers co
 ``robot-learning impedance fit BAG --robot NAME``.
 
 Guards: the amplitude is checked against the joint limits before anything is published (the
-node exits with status 1 and says which joint); while running, a measured position of an
-excited joint closer than ``limit_margin / 2`` to a limit, or no joint state for
-``state_timeout`` seconds, stops the excitation and holds the default pose. The robot's base is
-expected to be fixed or hung (Guan et al. 2024: body on a stand).
+node exits with status 2, a configuration error, and says which joint); while running, a
+measured position of an excited joint closer than ``limit_margin / 2`` to a limit, or no joint
+state for ``state_timeout`` seconds, stops the excitation and holds the default pose. The
+robot's base is expected to be fixed or hung (Guan et al. 2024: body on a stand).
 """
 
 from __future__ import annotations
@@ -21,17 +21,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from rcl_interfaces.msg import ParameterDescriptor
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
-from robot_learning.config import ConfigError
 from robot_learning.impedance_matching.excitation import (excitation_schedule,
                                                           ExcitationConfig)
 from robot_learning.robots.registry import load_robot
+from robot_learning.ros.node_main import (declare_parameters, NodeProgram, parameter_value,
+                                          run)
+from robot_learning.ros.qos import qos_profile
 
 PARAMETERS: dict[str, tuple[Any, str]] = {
     'robot': ('quadruped', 'robot name or robot YAML path (joint order, default pose, limits)'),
@@ -49,6 +48,8 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     'state_timeout': (0.5, 'stop when no joint state arrives for this long [s]; 0 disables'),
     'command_topic': ('/joint_commands', 'std_msgs/Float64MultiArray targets output'),
     'joint_states_topic': ('/joint_states', 'sensor_msgs/JointState input'),
+    'joint_states_qos': ('sensor_data', 'QoS of the joint states subscription (ros/qos.py)'),
+    'command_qos': ('reliable', 'QoS of the command publisher'),
     'exit_when_done': (True, 'shut down after the last sweep'),
 }
 """Parameter name -> (default, description)."""
@@ -59,8 +60,7 @@ class ExcitationNode(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__('excitation', **kwargs)
-        for name, (default, description) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=description))
+        declare_parameters(self, PARAMETERS)
         value = self._param
         self.robot = load_robot(str(value('robot')))
         patterns = [str(pattern) for pattern in value('joints')]
@@ -84,8 +84,11 @@ class ExcitationNode(Node):
         self.tick = 0
         self.stopped = False
         self.done = False
-        self.publisher = self.create_publisher(Float64MultiArray, value('command_topic'), 10)
-        self.create_subscription(JointState, value('joint_states_topic'), self._on_state, 10)
+        self.publisher = self.create_publisher(
+            Float64MultiArray, value('command_topic'),
+            qos_profile(value('command_qos'), 'command_qos'))
+        self.create_subscription(JointState, value('joint_states_topic'), self._on_state,
+                                 qos_profile(value('joint_states_qos'), 'joint_states_qos'))
         self.create_timer(1.0 / self.rate, self._on_timer)
         names = ', '.join(self.robot.joint_names[j] for j in self.joints)
         self.get_logger().info(
@@ -93,7 +96,7 @@ class ExcitationNode(Node):
             f'{config.amplitude:g} rad, {self.schedule.shape[0] / self.rate:.1f} s in all')
 
     def _param(self, name: str) -> Any:
-        return self.get_parameter(name).value
+        return parameter_value(self, PARAMETERS, name)
 
     def _on_state(self, message: JointState) -> None:
         positions = dict(zip(message.name, message.position))
@@ -146,23 +149,17 @@ class ExcitationNode(Node):
         self.tick += 1
 
 
+PROGRAM = NodeProgram(
+    name='excitation', summary=__doc__.split('\n\n')[0], parameters=PARAMETERS,
+    create=lambda context: ExcitationNode(context=context),
+    finished=lambda node: node.done and node.exit_when_done)
+"""How ``robot_learning.ros.node_main`` runs this node: until the last sweep (with
+``exit_when_done``), a signal or a shutdown."""
+
+
 def main(args: list[str] | None = None) -> int:
-    """Run the excitation node until it finishes (or SIGINT); 1 if it cannot start."""
-    try:
-        with rclpy.init(args=args):
-            try:
-                node = ExcitationNode()
-            except ConfigError as error:
-                rclpy.logging.get_logger('excitation').fatal(str(error))
-                return 1
-            try:
-                while rclpy.ok() and not (node.done and node.exit_when_done):
-                    rclpy.spin_once(node, timeout_sec=0.1)
-            finally:
-                node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    return 0
+    """Run the excitation node; exit codes of ``robot_learning.ros.node_main``."""
+    return run(PROGRAM, args)
 
 
 if __name__ == '__main__':

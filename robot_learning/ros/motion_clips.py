@@ -22,6 +22,7 @@ import numpy as np
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
+from robot_learning.atomic_write import atomic_write_text
 from robot_learning.data.trajectory import Trajectory
 from robot_learning.evaluation.motions import mean_metrics, rollout_metrics
 from robot_learning.motions.clips import clip_from_bag
@@ -31,6 +32,7 @@ from robot_learning.policies.contract import load_contract
 from robot_learning.robots.registry import load_robot
 from robot_learning.ros.sim_to_sim import (_check_alive, Operator, ros_environment, start_node,
                                            stop_process)
+from robot_learning.tasks.registry import task_spec
 
 LOCKSTEP_TIMEOUT_S = 5.0
 """The bridge steps with the held targets only after this long without a command [s]."""
@@ -50,11 +52,10 @@ def collect_motion_clips(bundle: str | pathlib.Path, reality: str, output: str |
     """
     bundle, output = pathlib.Path(bundle).resolve(), pathlib.Path(output)
     contract = load_contract(bundle)
-    if not contract.motions:
-        raise ValueError(f'{bundle}: the contract names no reference motions; it is not a '
-                         'motion-tracking policy')
+    if task_spec(contract.task).operator_input != 'reference_motion':
+        raise ValueError(f"{bundle}: a '{contract.task}' policy, not a motion-tracking one")
     robot = load_robot(contract.robot)
-    library = MotionLibrary.load(contract.motions, robot)
+    library = MotionLibrary.read(contract.motion_paths(bundle))
     kinematics = BodyKinematics(robot, library.body_names)
     clips, per_clip = [], {}
     for source in motions or contract.motions:
@@ -75,10 +76,7 @@ def collect_motion_clips(bundle: str | pathlib.Path, reality: str, output: str |
                           'samples': len(trajectory), 'bag': str(run_dir / 'bag')})
     report = {'bundle': str(bundle), 'reality': reality, 'clips': clips,
               'metrics': mean_metrics(per_clip), 'per_clip': per_clip}
-    path = output / 'clips.json'
-    tmp = path.with_suffix('.json.tmp')
-    tmp.write_text(json.dumps(report, indent=2, default=_plain), encoding='utf-8')
-    tmp.replace(path)
+    atomic_write_text(output / 'clips.json', json.dumps(report, indent=2, default=_plain))
     return report
 
 

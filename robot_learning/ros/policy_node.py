@@ -6,7 +6,7 @@
 
 Lifecycle (``rclpy.lifecycle.LifecycleNode``, services ``/policy_node/change_state`` etc.):
 
-- configure: load the bundle and the robot, create the topics, services and timers;
+- configure: load the bundle (its contract carries joints, limits and gains), create the topics,
 - activate: commands may be published (the command publisher is a lifecycle publisher, so
   nothing is ever published before activation);
 - deactivate: one last hold command (target = measured positions), then the safety layer goes
@@ -20,16 +20,26 @@ with ``auto_activate`` the soft start begins as soon as every required input is 
 and after each reset), otherwise on a call of the ``/policy/activate`` service (std_srvs/Trigger).
 
 Topics and services (names are parameters): subscribes ``/joint_states``, ``/imu/data``,
-``/odom`` (only when the contract needs the base linear velocity), ``/cmd_vel``,
+``/odom`` (only when the contract needs the base linear velocity), ``/cmd_vel``
+(geometry_msgs/Twist, or TwistStamped with ``cmd_vel_type: twist_stamped``),
 ``/emergency_stop`` (std_msgs/Bool, true -> DAMPING), ``/policy/reset`` (std_msgs/Empty);
 services ``/policy/reset`` and ``/policy/activate`` (std_srvs/Trigger); publishes
 ``/joint_commands`` (std_msgs/Float64MultiArray, contract joint order) or ``/joint_trajectory``,
-``/policy/safety_state`` (std_msgs/String, on change and at 1 Hz), ``/policy/state``
-(diagnostic_msgs/DiagnosticArray, same times) and, with ``publish_latency``, ``/policy/latency``
-(std_msgs/Float64: seconds from receiving the joint state to publishing its command).
+``/policy/safety_state`` (std_msgs/String, on change and at 1 Hz), ``/policy/state`` and
+``/diagnostics`` (diagnostic_msgs/DiagnosticArray, same times; ``hardware_id`` the robot; level
+OK running, WARN idle, soft start or an engaged emergency stop, ERROR damping or refused) and,
+with ``publish_latency``, ``/policy/latency`` (std_msgs/Float64: seconds from receiving the
+newest input to publishing its command).
 
-If the first JointState does not name exactly the contract's joints, the node refuses: it never
-activates the safety layer, logs the differences and reports the state 'refused'.
+QoS (``ros/qos.py``, one parameter per topic): the sensor inputs (joint states, IMU, odometry)
+and ``/cmd_vel`` subscribe best effort, which connects to best-effort (``SensorDataQoS``, what
+drivers use) and reliable publishers alike; commands, state and diagnostics go out reliable.
+
+Joint states are picked BY NAME: a JointState may carry more joints than the contract (arms,
+grippers, heads) in any order. A JointState that names none of the contract's joints is ignored
+(another driver on the same topic); if the first one that names some of them lacks others (or
+repeats one), the node refuses: it never activates the safety layer, logs the missing joints and
+reports the state 'refused'.
 
 Modes: ``timer`` runs one control cycle per period of a steady-clock timer at ``rate_hz``;
 ``lockstep`` runs one cycle per received JointState (once the IMU and odometry messages of the
@@ -44,13 +54,10 @@ import time
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import Twist
+from geometry_msgs.msg import Twist, TwistStamped
 from nav_msgs.msg import Odometry
 import numpy as np
-from rcl_interfaces.msg import ParameterDescriptor
-import rclpy
 from rclpy.clock import Clock, ClockType
-from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Imu, JointState
@@ -63,12 +70,20 @@ from robot_learning.paths import share_dir
 from robot_learning.policies.runtime import PolicyRuntime
 from robot_learning.policies.safety import (ACTIVE_STATES, Fault, SafetyConfig, SafetyInputs,
                                             SafetyLayer, SafetyState)
-from robot_learning.robots import load_robot
+from robot_learning.robots.joint_order import pick
 from robot_learning.ros import conversions
+from robot_learning.ros.node_main import (declare_parameters, NodeConfigError, NodeProgram,
+                                          parameter_value, run)
+from robot_learning.ros.qos import qos_profile
 from robot_learning.tasks.observations import ObservationInputs
+from robot_learning.tasks.registry import task_spec
 
 REFUSED = 'refused'
-"""State string when the robot's joints do not match the contract."""
+"""State string when the robot's joint states lack contract joints."""
+CMD_VEL_TYPES = {'twist': Twist, 'twist_stamped': TwistStamped}
+"""``cmd_vel_type`` parameter values -> message type."""
+MAX_NAME_ORDERS = 16
+"""Distinct JointState name lists whose joint order is cached."""
 
 _SAFETY = SafetyConfig()
 """Safety defaults: the SafetyConfig field defaults are the parameter defaults."""
@@ -76,7 +91,6 @@ _SAFETY = SafetyConfig()
 PARAMETERS: dict[str, tuple[Any, str]] = {
     'bundle': ('', 'policy bundle folder (contract.yaml + policy.onnx); relative paths are tried '
                    'from the working directory, then from the package share folder'),
-    'robot': ('', 'robot name or YAML path for the joint limits; empty: the contract robot'),
     'mode': ('timer', "'timer' (steady-clock timer at rate_hz) or 'lockstep' (one command per "
                       'received joint state)'),
     'rate_hz': (0.0, 'control rate [Hz]; 0: 1 / contract control_dt'),
@@ -86,7 +100,10 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     'joint_states_topic': ('/joint_states', 'sensor_msgs/JointState input'),
     'imu_topic': ('/imu/data', 'sensor_msgs/Imu input (orientation and gyro)'),
     'odom_topic': ('/odom', 'nav_msgs/Odometry input, used when the contract needs it'),
-    'cmd_vel_topic': ('/cmd_vel', 'geometry_msgs/Twist velocity command'),
+    'cmd_vel_topic': ('/cmd_vel', 'velocity command input (type: cmd_vel_type)'),
+    'cmd_vel_type': ('twist', "'twist' (geometry_msgs/Twist) or 'twist_stamped' "
+                              '(geometry_msgs/TwistStamped, what Nav2 publishes by default '
+                              'since Jazzy)'),
     'command_topic': ('/joint_commands', 'std_msgs/Float64MultiArray output'),
     'trajectory_topic': ('/joint_trajectory', 'trajectory_msgs/JointTrajectory output'),
     'estop_topic': ('/emergency_stop', 'std_msgs/Bool; true -> damping'),
@@ -95,6 +112,15 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     'activate_service': ('/policy/activate', 'std_srvs/Trigger; start the soft start from idle'),
     'state_topic': ('/policy/safety_state', 'std_msgs/String safety state output'),
     'diagnostics_topic': ('/policy/state', 'diagnostic_msgs/DiagnosticArray output'),
+    'ros_diagnostics_topic': ('/diagnostics', 'the same DiagnosticArray on the standard topic '
+                                              'of ROS monitors; empty: not published'),
+    'hardware_id': ('', "hardware_id of the diagnostics; empty: the robot's name"),
+    'joint_states_qos': ('sensor_data', 'QoS of the joint states subscription: sensor_data, '
+                                        "best_effort or reliable, optionally ':<depth>'"),
+    'imu_qos': ('sensor_data', 'QoS of the IMU subscription'),
+    'odom_qos': ('sensor_data', 'QoS of the odometry subscription'),
+    'cmd_vel_qos': ('best_effort', 'QoS of the velocity command subscription'),
+    'command_qos': ('reliable', 'QoS of the joint command (or trajectory) publisher'),
     'latency_topic': ('/policy/latency', 'std_msgs/Float64 per-command latency output [s]'),
     'soft_start_duration': (_SAFETY.soft_start_duration,
                             'move from the measured pose to the default pose in [s]'),
@@ -134,17 +160,23 @@ class PolicyNode(LifecycleNode):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__('policy_node', **kwargs)
-        for name, (default, description) in PARAMETERS.items():
-            descriptor = ParameterDescriptor(description=description,
-                                             dynamic_typing=isinstance(default, float))
-            self.declare_parameter(name, default, descriptor)
+        declare_parameters(self, PARAMETERS)
         self.latencies: collections.deque[float] = collections.deque(
             maxlen=max(1, int(self._param('latency_buffer'))))
         """Latest per-cycle latencies [s]: newest required input received -> command published."""
+        self.period_errors: collections.deque[float] = collections.deque(
+            maxlen=self.latencies.maxlen)
+        """Timer mode: latest (interval between two control cycles - period) [s]."""
+        self.missed_periods = 0
+        """Timer mode: control periods without a cycle (an interval over 1.5 periods counts the
+        periods it spans beyond the first)."""
+        self._last_tick: float | None = None
         self.safety: SafetyLayer | None = None
         self.runtime: PolicyRuntime | None = None
         self.refusal = ''
         """Why the node refuses to run (joint mismatch); empty when it does not."""
+        self.configure_error = ''
+        """Why the last configure transition failed; empty when it did not."""
         self._entities: list[tuple[Any, Any]] = []
         """(destroy function, entity) of everything made in configure."""
         self._active = False
@@ -154,9 +186,11 @@ class PolicyNode(LifecycleNode):
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Load the bundle and create the interfaces; FAILURE (stay unconfigured) on errors."""
+        self.configure_error = ''
         try:
             self._configure()
         except Exception as error:  # any load error: report it, stay unconfigured
+            self.configure_error = str(error)
             self.get_logger().error(f'configure failed: {error}')
             self._destroy_entities()
             return TransitionCallbackReturn.FAILURE
@@ -198,6 +232,14 @@ class PolicyNode(LifecycleNode):
             return REFUSED
         return self.safety.state.value if self.safety is not None else 'unconfigured'
 
+    def period_summary(self) -> dict[str, float]:
+        """Timer mode: p50, p99 and max of |period error| [s] (empty dict without any)."""
+        if not self.period_errors:
+            return {}
+        values = np.abs(np.asarray(self.period_errors))
+        return {'p50': float(np.percentile(values, 50)), 'p99': float(np.percentile(values, 99)),
+                'max': float(values.max())}
+
     def latency_summary(self) -> dict[str, float]:
         """Last, mean, p99 and max of the buffered latencies [s] (empty dict without any)."""
         if not self.latencies:
@@ -209,21 +251,14 @@ class PolicyNode(LifecycleNode):
     # Set-up.
 
     def _param(self, name: str) -> Any:
-        value = self.get_parameter(name).value
-        default = PARAMETERS[name][0]
-        if isinstance(default, float):
-            return float(value)
-        if isinstance(default, bool):
-            return bool(value)
-        return value
+        return parameter_value(self, PARAMETERS, name)
 
     def _configure(self) -> None:
         self._reset_inputs()
         self.refusal = ''
         self.runtime = PolicyRuntime(resolve_bundle(self._param('bundle')))
         contract = self.runtime.contract
-        robot = load_robot(self._param('robot') or contract.robot)
-        contract.check_robot(robot)
+        self.task = task_spec(contract.task)
         self.mode = self._param('mode')
         if self.mode not in ('timer', 'lockstep'):
             raise ValueError(f"parameter mode is '{self.mode}'; valid: timer, lockstep")
@@ -244,9 +279,11 @@ class PolicyNode(LifecycleNode):
         self.safety = SafetyLayer(
             config, joint_names=contract.joint_names,
             default_joint_pos=np.asarray(contract.default_joint_pos),
-            position_lower=robot.position_lower, position_upper=robot.position_upper,
-            velocity_limit=robot.velocity_limit, check_tilt=robot.floating_base)
-        self.robot_name = robot.name
+            position_lower=np.asarray(contract.position_lower),
+            position_upper=np.asarray(contract.position_upper),
+            velocity_limit=np.asarray(contract.velocity_limit),
+            check_tilt=contract.floating_base)
+        self.robot_name = contract.robot
         self.joint_names = contract.joint_names
         self.needs_odometry = contract.needs_odometry
         self.cmd_vel_timeout = self._param('cmd_vel_timeout')
@@ -254,46 +291,63 @@ class PolicyNode(LifecycleNode):
         self.publish_latency = self._param('publish_latency')
         self._last_action = np.zeros(contract.num_joints)
         self._default_pos = np.asarray(contract.default_joint_pos, dtype=float)
-        self.motions = MotionLibrary.load(contract.motions, robot) if contract.motions else None
+        self.motions = None
+        if self.task.operator_input == 'reference_motion':
+            self.motions = MotionLibrary.read(contract.motion_paths(self.runtime.bundle))
+            for motion in self.motions.motions:
+                motion.check_joints(contract.joint_names, np.asarray(contract.position_lower),
+                                    np.asarray(contract.position_upper), 'the policy contract')
         self.motion_id = (self.motions.index(self._param('motion') or self.motions.names[0])
                           if self.motions is not None else 0)
         self._motion_steps = 0
         """Policy steps since activation: the motion time is this times contract.control_dt."""
         self._create_entities()
         self.get_logger().info(
-            f'configured: bundle {self.runtime.bundle}, robot {robot.name}, {self.mode} mode at '
+            f'configured: bundle {self.runtime.bundle} ({contract.task}, trained on '
+            f'{contract.robot}), {self.mode} mode at '
             f'{rate:g} Hz, {self.command_type} commands, odometry '
             f"{'needed' if self.needs_odometry else 'not needed'}")
 
     def _create_entities(self) -> None:
         topic = self._param
         qos = QoSProfile(depth=10)
+        cmd_vel_type = self._param('cmd_vel_type')
+        if cmd_vel_type not in CMD_VEL_TYPES:
+            raise ValueError(f"parameter cmd_vel_type is '{cmd_vel_type}'; valid: "
+                             f"{', '.join(CMD_VEL_TYPES)}")
+        self._stamped_cmd_vel = cmd_vel_type == 'twist_stamped'
+        self.hardware_id = self._param('hardware_id') or self.robot_name
+        profiles = {name: qos_profile(self._param(name), name) for name in (
+            'joint_states_qos', 'imu_qos', 'odom_qos', 'cmd_vel_qos', 'command_qos')}
         if self.command_type == 'array':
             self._command_pub = self.create_lifecycle_publisher(
-                Float64MultiArray, topic('command_topic'), qos)
+                Float64MultiArray, topic('command_topic'), profiles['command_qos'])
         else:
             self._command_pub = self.create_lifecycle_publisher(
-                JointTrajectory, topic('trajectory_topic'), qos)
+                JointTrajectory, topic('trajectory_topic'), profiles['command_qos'])
         self._state_pub = self.create_publisher(String, topic('state_topic'), qos)
-        self._diagnostics_pub = self.create_publisher(
-            DiagnosticArray, topic('diagnostics_topic'), qos)
+        self._diagnostics_pubs = [
+            self.create_publisher(DiagnosticArray, name, qos) for name in dict.fromkeys(
+                (topic('diagnostics_topic'), topic('ros_diagnostics_topic'))) if name]
         self._latency_pub = self.create_publisher(Float64, topic('latency_topic'), qos)
         subscriptions = [
-            (JointState, 'joint_states_topic', self._on_joint_state),
-            (Imu, 'imu_topic', self._on_imu),
-            (Twist, 'cmd_vel_topic', self._on_cmd_vel),
-            (Bool, 'estop_topic', self._on_estop),
-            (Empty, 'reset_topic', lambda _: self._reset()),
+            (JointState, 'joint_states_topic', self._on_joint_state, profiles['joint_states_qos']),
+            (Imu, 'imu_topic', self._on_imu, profiles['imu_qos']),
+            (CMD_VEL_TYPES[cmd_vel_type], 'cmd_vel_topic', self._on_cmd_vel,
+             profiles['cmd_vel_qos']),
+            (Bool, 'estop_topic', self._on_estop, qos),
+            (Empty, 'reset_topic', lambda _: self._reset(), qos),
         ]
         if self.needs_odometry:
-            subscriptions.append((Odometry, 'odom_topic', self._on_odom))
+            subscriptions.append((Odometry, 'odom_topic', self._on_odom, profiles['odom_qos']))
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self._entities = [
             (self.destroy_lifecycle_publisher, self._command_pub),
             *((self.destroy_publisher, publisher) for publisher in (
-                self._state_pub, self._diagnostics_pub, self._latency_pub)),
+                self._state_pub, *self._diagnostics_pubs, self._latency_pub)),
             *((self.destroy_subscription, self.create_subscription(
-                kind, topic(name), callback, qos)) for kind, name, callback in subscriptions),
+                kind, topic(name), callback, profile))
+              for kind, name, callback, profile in subscriptions),
             (self.destroy_service, self.create_service(
                 Trigger, topic('reset_service'), self._on_reset_service)),
             (self.destroy_service, self.create_service(
@@ -319,6 +373,8 @@ class PolicyNode(LifecycleNode):
         self._stamps: dict[str, float] = {}
         """Header stamps [s] of the last joint state, IMU and odometry messages."""
         self._names_checked = False
+        self._orders: dict[tuple[str, ...], list[int]] = {}
+        """JointState name tuple -> index of each contract joint in it (names seen so far)."""
         self._pending_lockstep = False
         self._published_state = ''
 
@@ -328,19 +384,16 @@ class PolicyNode(LifecycleNode):
         received = time.perf_counter()
         if self.refusal or self.safety is None:
             return
-        expected = set(self.joint_names)
-        names = list(message.name)
-        if set(names) != expected or len(names) != len(expected):
-            if not self._names_checked:
-                self._refuse(names)
-            else:
-                self.get_logger().warning(
-                    f'dropping a JointState whose names differ from the contract: {names}',
-                    throttle_duration_sec=1.0)
-            return
+        names = tuple(message.name)
+        order = self._orders.get(names)
+        if order is None:
+            order = self._joint_order(names)
+            if order is None:
+                return
         self._names_checked = True
-        position, velocity, _ = conversions.joint_arrays(message, self.joint_names)
-        self._joint_pos, self._joint_vel = position, velocity
+        count = len(names)
+        self._joint_pos = pick(message.position, order, count)
+        self._joint_vel = pick(message.velocity, order, count)
         self._pending_lockstep = self.mode == 'lockstep'
         self._input_arrived('joint_states', message, received)
 
@@ -359,8 +412,37 @@ class PolicyNode(LifecycleNode):
         if self.mode == 'lockstep':
             self._try_lockstep()
 
-    def _on_cmd_vel(self, message: Twist) -> None:
-        self._command = conversions.twist_command(message)
+    def _joint_order(self, names: tuple[str, ...]) -> list[int] | None:
+        """Index of each contract joint among ``names``; None (refused or dropped) if any lacks."""
+        wanted = set(self.joint_names)
+        if not wanted.intersection(names):
+            self.get_logger().info(
+                f'ignoring JointState messages that name none of the contract joints: '
+                f'{list(names)}', once=True)
+            return None
+        missing = [name for name in self.joint_names if name not in names]
+        duplicated = sorted({name for name in names if name in wanted and names.count(name) > 1})
+        if missing or duplicated:
+            if not self._names_checked:
+                self._refuse(list(names), missing, duplicated)
+            else:
+                self.get_logger().warning(
+                    f'dropping a JointState that lacks contract joints {missing} (duplicated '
+                    f'{duplicated or "none"}): {list(names)}', throttle_duration_sec=1.0)
+            return None
+        order = [names.index(name) for name in self.joint_names]
+        extra = [name for name in names if name not in wanted]
+        if extra:
+            self.get_logger().info(f'JointState joints picked by name; extra joints ignored: '
+                                   f'{extra}', once=True)
+        if len(self._orders) >= MAX_NAME_ORDERS:
+            self._orders.clear()
+        self._orders[names] = order
+        return order
+
+    def _on_cmd_vel(self, message: Twist | TwistStamped) -> None:
+        self._command = conversions.twist_command(
+            message.twist if self._stamped_cmd_vel else message)
         self._received['cmd_vel'] = time.perf_counter()
 
     def _on_estop(self, message: Bool) -> None:
@@ -415,12 +497,11 @@ class PolicyNode(LifecycleNode):
         self._publish_status()
         return True, 'soft start'
 
-    def _refuse(self, names: list[str]) -> None:
-        missing = [name for name in self.joint_names if name not in names]
+    def _refuse(self, names: list[str], missing: list[str], duplicated: list[str]) -> None:
         extra = [name for name in names if name not in self.joint_names]
-        duplicated = sorted({name for name in names if names.count(name) > 1})
-        self.refusal = (f"JointState joints do not match the contract: missing {missing or 'none'}"
-                        f", extra {extra or 'none'}, duplicated {duplicated or 'none'}")
+        self.refusal = (f"JointState lacks contract joints: missing {missing or 'none'}, "
+                        f"duplicated {duplicated or 'none'}; extra {extra or 'none'} (extra "
+                        'joints are ignored)')
         self.get_logger().error(f'refusing to activate: {self.refusal}')
         self._publish_status()
 
@@ -428,11 +509,20 @@ class PolicyNode(LifecycleNode):
 
     def _on_timer(self) -> None:
         if self.mode == 'timer':
+            self._record_period(time.perf_counter())
             self._cycle()
         elif self.safety is not None and self.safety.state in ACTIVE_STATES:
             # Lock-step watchdog: when the inputs stop, nothing else would run a cycle.
             if self.safety.check(self._safety_inputs(time.perf_counter())) is not None:
                 self._cycle()
+
+    def _record_period(self, now: float) -> None:
+        if self._last_tick is not None:
+            interval = now - self._last_tick
+            self.period_errors.append(interval - self.period)
+            if interval > 1.5 * self.period:
+                self.missed_periods += max(1, int(round(interval / self.period)) - 1)
+        self._last_tick = now
 
     def _try_lockstep(self) -> None:
         if not self._pending_lockstep:
@@ -568,20 +658,25 @@ class PolicyNode(LifecycleNode):
         name = self.state_name
         self._published_state = name
         self._state_pub.publish(String(data=name))
-        self._diagnostics_pub.publish(self._diagnostics())
+        diagnostics = self._diagnostics()
+        for publisher in self._diagnostics_pubs:
+            publisher.publish(diagnostics)
 
     def _diagnostics(self) -> DiagnosticArray:
         safety = self.safety
         fault = safety.last_fault
-        status = DiagnosticStatus(name='policy_node: safety', hardware_id=self.robot_name)
+        status = DiagnosticStatus(name=f'{self.get_name()}: safety',
+                                  hardware_id=self.hardware_id)
         if self.refusal:
             status.level, status.message = DiagnosticStatus.ERROR, f'{REFUSED}: {self.refusal}'
         elif safety.state == SafetyState.DAMPING:
             estop = fault is not None and fault.fault == Fault.EMERGENCY_STOP
             status.level = DiagnosticStatus.WARN if estop else DiagnosticStatus.ERROR
             status.message = f'damping: {fault.fault.value}' if fault else 'damping'
-        else:
+        elif safety.state == SafetyState.RUNNING:
             status.level, status.message = DiagnosticStatus.OK, self.state_name
+        else:  # idle or soft start: not (yet) under the policy's control
+            status.level, status.message = DiagnosticStatus.WARN, self.state_name
         waiting = self._waiting_for(time.perf_counter())
         values = {
             'state': self.state_name,
@@ -597,32 +692,39 @@ class PolicyNode(LifecycleNode):
         }
         values.update({f'latency_{key}_s': f'{value:.6f}'
                        for key, value in self.latency_summary().items()})
+        values.update({f'period_error_{key}_s': f'{value:.6f}'
+                       for key, value in self.period_summary().items()})
+        if self.mode == 'timer':
+            values['missed_periods'] = str(self.missed_periods)
         status.values = [KeyValue(key=key, value=value) for key, value in values.items()]
         message = DiagnosticArray(status=[status])
         message.header.stamp = self.get_clock().now().to_msg()
         return message
 
 
+def _create(context) -> PolicyNode:
+    """Build the node; with ``autostart`` configure and activate it (NodeConfigError if not)."""
+    node = PolicyNode(context=context)
+    if not node.get_parameter('autostart').value:
+        return node
+    if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+        error = node.configure_error or 'configure failed'
+        node.destroy_node()
+        raise NodeConfigError(error)
+    if node.trigger_activate() != TransitionCallbackReturn.SUCCESS:
+        node.destroy_node()
+        raise RuntimeError('the activate transition failed')
+    return node
+
+
+PROGRAM = NodeProgram(name='policy_node', summary=__doc__.split('\n\n')[0],
+                      parameters=PARAMETERS, create=_create)
+"""How ``robot_learning.ros.node_main`` runs this node."""
+
+
 def main(args: list[str] | None = None) -> int:
-    """Run the policy node until Ctrl-C or shutdown; 1 if autostart cannot activate it."""
-    try:
-        with rclpy.init(args=args):
-            node = PolicyNode()
-            if node.get_parameter('autostart').value:
-                for transition in (node.trigger_configure, node.trigger_activate):
-                    if transition() != TransitionCallbackReturn.SUCCESS:
-                        node.get_logger().fatal(f'{transition.__name__} failed; exiting')
-                        return 1
-            try:
-                rclpy.spin(node)
-            except Exception:
-                # SIGINT/SIGTERM shut the context down while a callback was publishing: that
-                # callback fails, but it is a clean shutdown; anything else is a real error.
-                if node.context.ok():
-                    raise
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    return 0
+    """Run the policy node until SIGINT, SIGTERM or shutdown; exit codes of ``node_main``."""
+    return run(PROGRAM, args)
 
 
 if __name__ == '__main__':

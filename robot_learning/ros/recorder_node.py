@@ -39,18 +39,14 @@ from __future__ import annotations
 import datetime
 import importlib
 import pathlib
-import signal
 import threading
 from typing import Any, Callable
 
-from rcl_interfaces.msg import ParameterDescriptor
-import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rclpy.signals import SignalHandlerOptions
 
 from robot_learning.data.bag_io import BagError, BagWriter, STORAGES, type_hash
+from robot_learning.ros.node_main import declare_parameters, NodeProgram, run
 
 INTERFACE_TYPES = {
     '/joint_states': 'sensor_msgs/msg/JointState',
@@ -64,8 +60,13 @@ INTERFACE_TYPES = {
     '/policy/reset': 'std_msgs/msg/Empty',
     '/policy/state': 'diagnostic_msgs/msg/DiagnosticArray',
     '/policy/safety_state': 'std_msgs/msg/String',
+    '/diagnostics': 'diagnostic_msgs/msg/DiagnosticArray',
 }
 """Topics of the robot_learning ROS interface and their types (the recorded defaults)."""
+
+GRAPH_TYPED = ('/cmd_vel',)
+"""Interface topics left out of the default ``types``: their type is a choice of the
+publisher (geometry_msgs/Twist or TwistStamped), so it comes from the graph."""
 
 STAMP_SOURCES = {'sent': 'source_timestamp', 'received': 'received_timestamp', 'clock': ''}
 """``stamp_source`` parameter values -> the MessageInfo key ('' : the node clock)."""
@@ -79,7 +80,8 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     'storage': ('mcap', f"storage plugin: {' or '.join(STORAGES)}"),
     'topics': (list(INTERFACE_TYPES), 'topics to record'),
     'all_topics': (False, 'also record every other topic that has a publisher'),
-    'types': ([f'{topic}={msgtype}' for topic, msgtype in INTERFACE_TYPES.items()],
+    'types': ([f'{topic}={msgtype}' for topic, msgtype in INTERFACE_TYPES.items()
+               if topic not in GRAPH_TYPED],
               "'topic=pkg/msg/Type' entries; unlisted topics take their type from the graph"),
     'flush_period': (1.0, 'flush the bag this often [s]; a killed recorder loses at most this '
                           'much; 0: only at close'),
@@ -135,9 +137,7 @@ class RecorderNode(Node):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__('recorder', **kwargs)
-        for name, (default, description) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(
-                description=description, dynamic_typing=isinstance(default, float)))
+        declare_parameters(self, PARAMETERS)
         storage = str(self._param('storage'))
         if storage not in STORAGES:
             raise ValueError(f"parameter storage='{storage}' is not one of {', '.join(STORAGES)}")
@@ -286,33 +286,16 @@ class RecorderNode(Node):
             pass
 
 
+PROGRAM = NodeProgram(name='recorder', summary=__doc__.split('\n\n')[0],
+                      parameters=PARAMETERS, create=lambda context: RecorderNode(context=context),
+                      close=lambda node: node.close())
+"""How ``robot_learning.ros.node_main`` runs this node: SIGINT and SIGTERM set a flag that the
+spin loop checks (a signal never interrupts a write); then the bag is closed."""
+
+
 def main(args: list[str] | None = None) -> int:
-    """Record until SIGINT, SIGTERM or shutdown, then close the bag; 1 if it cannot start."""
-    stop = threading.Event()
-    try:
-        # rclpy's own handlers would raise in the middle of a write; ours only set a flag.
-        with rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO):
-            try:
-                node = RecorderNode()
-            except (BagError, ValueError) as error:
-                rclpy.logging.get_logger('recorder').fatal(str(error))
-                return 1
-            previous = {number: signal.signal(number, lambda *_: stop.set())
-                        for number in (signal.SIGINT, signal.SIGTERM)}
-            executor = SingleThreadedExecutor(context=node.context)
-            executor.add_node(node)
-            try:
-                while node.context.ok() and not stop.is_set():
-                    executor.spin_once(timeout_sec=0.1)
-            finally:
-                node.close()
-                for number, handler in previous.items():
-                    signal.signal(number, handler)
-                executor.shutdown()
-                node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    return 0
+    """Record until SIGINT, SIGTERM or shutdown, then close the bag; ``node_main`` exit codes."""
+    return run(PROGRAM, args)
 
 
 if __name__ == '__main__':

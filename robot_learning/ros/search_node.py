@@ -34,10 +34,7 @@ from typing import Any
 
 from geometry_msgs.msg import PoseStamped, WrenchStamped
 import numpy as np
-from rcl_interfaces.msg import ParameterDescriptor
-import rclpy
 from rclpy.clock import Clock, ClockType
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile
 from sensor_msgs.msg import JointState
@@ -51,6 +48,9 @@ from robot_learning.ergodic_search.plan import PlannerConfig
 from robot_learning.ergodic_search.planners import make_plan
 from robot_learning.policies.safety import SafetyConfig, SafetyInputs, SafetyLayer, SafetyState
 from robot_learning.ros import conversions
+from robot_learning.ros.node_main import (declare_parameters, NodeProgram, parameter_value,
+                                          run)
+from robot_learning.ros.qos import qos_profile
 
 _SAFETY = SafetyConfig()
 _PLANNER = PlannerConfig()
@@ -72,6 +72,8 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     'rate_hz': (250.0, 'control rate [Hz]'),
     'command_type': ('effort', "'effort' (torques) or 'position' (PD targets)"),
     'joint_states_topic': ('/joint_states', 'sensor_msgs/JointState input'),
+    'joint_states_qos': ('sensor_data', 'QoS of the joint states subscription (ros/qos.py)'),
+    'command_qos': ('reliable', 'QoS of the command (effort or position) publisher'),
     'effort_topic': ('/effort_commands', 'std_msgs/Float64MultiArray torque output [N·m]'),
     'command_topic': ('/joint_commands', 'std_msgs/Float64MultiArray position output [rad]'),
     'estop_topic': ('/emergency_stop', 'std_msgs/Bool; true -> damping'),
@@ -97,9 +99,7 @@ class SearchNode(Node):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__('search_node', **kwargs)
-        for name, (default, description) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(
-                description=description, dynamic_typing=isinstance(default, float)))
+        declare_parameters(self, PARAMETERS)
         param = self._param
         if not param('model'):
             raise ValueError("parameter 'model' is empty: give the search model JSON")
@@ -134,14 +134,16 @@ class SearchNode(Node):
         qos = QoSProfile(depth=10)
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
         output = 'effort_topic' if self.command_type == 'effort' else 'command_topic'
-        self._command_pub = self.create_publisher(Float64MultiArray, param(output), qos)
+        self._command_pub = self.create_publisher(
+            Float64MultiArray, param(output), qos_profile(param('command_qos'), 'command_qos'))
         self._state_pub = self.create_publisher(String, param('state_topic'), qos)
         self._result_pub = self.create_publisher(String, param('result_topic'), latched)
         self._elapsed_pub = self.create_publisher(Float64, param('elapsed_topic'), latched)
         self._pose_pub = self.create_publisher(PoseStamped, param('pose_topic'), qos)
         self._wrench_pub = self.create_publisher(WrenchStamped, param('wrench_topic'), qos)
-        self.create_subscription(JointState, param('joint_states_topic'), self._on_joint_state,
-                                 qos)
+        self.create_subscription(
+            JointState, param('joint_states_topic'), self._on_joint_state,
+            qos_profile(param('joint_states_qos'), 'joint_states_qos'))
         self.create_subscription(Bool, param('estop_topic'), self._on_estop, qos)
         self.create_service(Trigger, param('reset_service'), self._on_reset)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
@@ -157,8 +159,7 @@ class SearchNode(Node):
             f'{self.mode} mode at {1.0 / self.period:g} Hz, {self.command_type} commands')
 
     def _param(self, name: str) -> Any:
-        value = self.get_parameter(name).value
-        return float(value) if isinstance(PARAMETERS[name][0], float) else value
+        return parameter_value(self, PARAMETERS, name)
 
     @property
     def state_name(self) -> str:
@@ -276,23 +277,14 @@ class SearchNode(Node):
         self._state_pub.publish(String(data=self._published_state))
 
 
+PROGRAM = NodeProgram(name='search_node', summary=__doc__.split('\n\n')[0],
+                      parameters=PARAMETERS, create=lambda context: SearchNode(context=context))
+"""How ``robot_learning.ros.node_main`` runs this node."""
+
+
 def main(args: list[str] | None = None) -> int:
-    """Run the search node until Ctrl-C or shutdown; 1 if it cannot start."""
-    try:
-        with rclpy.init(args=args):
-            try:
-                node = SearchNode()
-            except (ValueError, FileNotFoundError) as error:
-                rclpy.logging.get_logger('search_node').fatal(f'cannot start: {error}')
-                return 1
-            try:
-                rclpy.spin(node)
-            except Exception:
-                if node.context.ok():
-                    raise
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    return 0
+    """Run the search node until SIGINT, SIGTERM or shutdown; ``node_main`` exit codes."""
+    return run(PROGRAM, args)
 
 
 if __name__ == '__main__':

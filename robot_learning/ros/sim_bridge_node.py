@@ -28,6 +28,16 @@ Modes:
 
 - real time (default): a wall-clock timer with period ``control_dt / real_time_factor`` steps
   the robot with the latest targets and publishes its state;
+- driver (``driver: true``; the default of ``robot-learning demo`` and ``run_sim_to_sim``): the
+  bridge behaves like a robot's driver. The physics steps on the wall clock (times
+  ``real_time_factor``) at the reality's own ``sim_dt`` (one physics step per backend step;
+  targets apply at the next physics step); ``/joint_states``, ``/imu/data`` and ``/odom`` are
+  published at ``driver_rate_hz`` (default 500 Hz) with the latest physics state, each late by
+  a random 0..``driver_jitter`` s and each dropped with probability ``driver_drop_rate``
+  (``driver_seed`` seeds both), best effort (``SensorDataQoS``), stamped with the bridge's
+  clock at publication (also published on ``/clock`` every tick). The JointState carries
+  ``driver_extra_joints`` (position 0) besides the robot's joints, all in a shuffled order
+  (``driver_shuffle``) that is fixed for the run: a consumer must pick joints by name;
 - lock-step (``lockstep: true``): once ``/joint_states`` has a subscriber (any subscriber: start
   the controller before a recorder), publish state 0; then every valid command message
   advances exactly one control period with its targets and publishes the next state, so N
@@ -39,25 +49,24 @@ Modes:
 A non-finite simulator state (or an engine failure) is logged as an error and counted; the robot
 is reset to its default pose, with default-pose targets. ``duration`` > 0 stops the bridge
 cleanly after that much simulation time.
+
+QoS: ``state_qos`` for the joint state, IMU and odometry publishers (default: ``sensor_data``
+in driver mode, ``reliable`` otherwise), ``command_qos`` for the command subscriptions
+(default ``reliable``, as ros2_control's forward controllers); see ``ros/qos.py``.
 """
 
 from __future__ import annotations
 
 import collections
-import signal
+import dataclasses
 import time
 from typing import Any
 
 from nav_msgs.msg import Odometry
 import numpy as np
-from rcl_interfaces.msg import ParameterDescriptor
-import rclpy
 from rclpy.clock import Clock, ClockType
 from rclpy.duration import Duration
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
-from rclpy.logging import get_logger
 from rclpy.node import Node
-from rclpy.signals import SignalHandlerOptions
 from rosgraph_msgs.msg import Clock as ClockMessage
 from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import Float64MultiArray
@@ -65,6 +74,8 @@ from trajectory_msgs.msg import JointTrajectory
 
 from robot_learning.config import ConfigError
 from robot_learning.ros import conversions
+from robot_learning.ros.node_main import declare_parameters, NodeProgram, run
+from robot_learning.ros.qos import qos_profile
 from robot_learning.sim.base import SimState, SimulationError
 from robot_learning.sim.reality import load_reality, make_reality_backend
 
@@ -74,6 +85,22 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     'reality': ('quadruped_pybullet_nominal',
                 'Reality name (config/reality/<name>.yaml) or the path of a reality YAML file.'),
     'lockstep': (False, 'Step once per received command instead of on a wall-clock timer.'),
+    'driver': (False, 'Driver mode: physics on the wall clock at sim_dt, state published at '
+                      'driver_rate_hz with jitter, drops, extra joints, best effort.'),
+    'driver_rate_hz': (500.0, 'Driver mode: state publication rate [Hz].'),
+    'driver_jitter': (0.0003, 'Driver mode: each publication is late by a uniform random '
+                              '0..driver_jitter [s].'),
+    'driver_drop_rate': (0.01, 'Driver mode: probability that a state message (each topic on '
+                               'its own) is not published.'),
+    'driver_extra_joints': (['head_pan_joint', 'head_tilt_joint', 'gripper_finger_joint'],
+                            'Driver mode: joints published besides the robot joints, at '
+                            'position 0.'),
+    'driver_shuffle': (True, 'Driver mode: publish the joints in a shuffled order (fixed for '
+                             'the run).'),
+    'driver_seed': (0, 'Driver mode: seed of the jitter, the drops and the shuffle.'),
+    'state_qos': ('', 'QoS of the state publishers: sensor_data, best_effort or reliable '
+                      "(':<depth>'); empty: sensor_data in driver mode, else reliable."),
+    'command_qos': ('reliable', 'QoS of the command subscriptions.'),
     'lockstep_timeout': (1.0, 'Lock-step: step with the held targets after this many seconds '
                               'without a command [s]; 0 waits forever.'),
     'real_time_factor': (1.0, 'Real-time mode: simulated seconds per wall-clock second; the '
@@ -94,9 +121,12 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
 defaults. All are read once at start-up (read-only)."""
 
 QOS_DEPTH = 10
-"""History depth of every publisher and subscription (reliable, volatile)."""
+"""History depth of /clock (reliable, volatile)."""
 WARN_PERIOD = 2.0
 """Smallest interval between two warnings of the same kind [s]."""
+MAX_CATCH_UP = 0.1
+"""Driver mode: when the physics lags the wall clock by more than this [s], the lag is given
+up (the simulation slows down) instead of stepping it all at once."""
 
 
 class SimBridgeNode(Node):
@@ -122,12 +152,26 @@ class SimBridgeNode(Node):
 
     def _setup(self) -> None:
         """Read the parameters, build the backend, create the ROS entities."""
-        for name, (default, description) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(
-                description=description, read_only=True,
-                dynamic_typing=isinstance(default, float)))
+        declare_parameters(self, PARAMETERS, read_only=True)
         self.reality = load_reality(str(self._param('reality')))
         self.lockstep = bool(self._param('lockstep'))
+        self.driver = bool(self._param('driver'))
+        if self.driver and self.lockstep:
+            raise ConfigError('parameters driver and lockstep are both true; choose one mode')
+        self.driver_rate = self._number('driver_rate_hz', minimum=0.0, open_min=True)
+        self.driver_jitter = self._number('driver_jitter', minimum=0.0)
+        self.driver_drop_rate = self._number('driver_drop_rate', minimum=0.0)
+        if self.driver_drop_rate >= 1.0:
+            raise ConfigError(f'parameter driver_drop_rate must be below 1, got '
+                              f'{self.driver_drop_rate:g}')
+        self._rng = np.random.default_rng(int(self._param('driver_seed')))
+        state_qos = str(self._param('state_qos')) or ('sensor_data' if self.driver
+                                                      else 'reliable')
+        try:
+            state_profile = qos_profile(state_qos, 'state_qos')
+            command_profile = qos_profile(str(self._param('command_qos')), 'command_qos')
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
         self.lockstep_timeout = self._number('lockstep_timeout', minimum=0.0)
         self.real_time_factor = self._number('real_time_factor', minimum=0.0, open_min=True)
         self.duration = self._number('duration', minimum=0.0)
@@ -137,17 +181,34 @@ class SimBridgeNode(Node):
         self._odom_frame_id = str(self._param('odom_frame_id'))
         self._base_frame_id = str(self._param('base_frame_id'))
 
-        self.backend = make_reality_backend(self.reality)
+        reality = self.reality
+        if self.driver:  # one physics step per backend step
+            reality = dataclasses.replace(reality, sim=dataclasses.replace(reality.sim,
+                                                                           decimation=1))
+        self.backend = make_reality_backend(reality)
         self.robot = self.backend.robot
         self.control_dt = self.backend.control_dt
-        """Control period [s]: simulation time between two published states."""
+        """Simulation time of one backend step [s]: the control period (between two published
+        states), or in driver mode the physics step."""
         self.joint_names = list(self.robot.joint_names)
+        extra = [str(name) for name in self._param('driver_extra_joints') if name]
+        clash = sorted(set(extra) & set(self.joint_names))
+        if self.driver and clash:
+            raise ConfigError(f'driver_extra_joints {clash} are joints of the robot')
+        names = self.joint_names + (extra if self.driver else [])
+        order = (self._rng.permutation(len(names)) if self.driver and bool(
+            self._param('driver_shuffle')) else np.arange(len(names)))
+        self.published_names = [names[i] for i in order]
+        """Joint names of the published JointState (driver mode: extra joints, shuffled)."""
+        self._published_order = order
+        self._extra_zeros = np.zeros(len(names) - len(self.joint_names))
         self._default_targets = np.asarray(self.robot.default_joint_pos, dtype=float).copy()
         self.targets = self._default_targets.copy()
         """Joint position targets held by the PD loop (J,) [rad], robot joint order."""
         self._pending: collections.deque[np.ndarray] = collections.deque()
         self._state: SimState = self.backend.get_state()
-        self._previous_velocity: np.ndarray | None = None
+        self._acceleration = np.zeros(3)
+        """World-frame base acceleration over the latest step [m/s²] (zero after a reset)."""
 
         self.step_count = 0
         """Control steps taken; the latest state's time is step_count * control_dt."""
@@ -159,6 +220,14 @@ class SimBridgeNode(Node):
         """Command messages ignored (non-finite values, wrong length, missing joints)."""
         self.lockstep_timeouts = 0
         """Lock-step steps taken without a command."""
+        self.publications = 0
+        """Driver mode: publication ticks so far."""
+        self.dropped = 0
+        """Driver mode: state messages dropped on purpose."""
+        self.lag_given_up = 0.0
+        """Driver mode: simulation time given up because the physics lagged [s]."""
+        self._publish_time = 0.0
+        """Bridge clock of the latest publication [s] (driver mode: wall clock x factor)."""
         self._started = False
         self._wall_start = 0.0
         self._cost_total = 0.0
@@ -166,15 +235,16 @@ class SimBridgeNode(Node):
         """Wall time of the latest step + publish calls [s]."""
 
         self._clock_publisher = self.create_publisher(ClockMessage, '/clock', QOS_DEPTH)
-        self._imu_publisher = self.create_publisher(Imu, self._param('imu_topic'), QOS_DEPTH)
+        self._imu_publisher = self.create_publisher(Imu, self._param('imu_topic'),
+                                                    state_profile)
         self._odom_publisher = self.create_publisher(
-            Odometry, self._param('odom_topic'), QOS_DEPTH)
+            Odometry, self._param('odom_topic'), state_profile)
         self._joint_publisher = self.create_publisher(
-            JointState, self._param('joint_states_topic'), QOS_DEPTH)
+            JointState, self._param('joint_states_topic'), state_profile)
         self.create_subscription(Float64MultiArray, self._command_topic,
-                                 self._on_joint_commands, QOS_DEPTH)
+                                 self._on_joint_commands, command_profile)
         self.create_subscription(JointTrajectory, self._trajectory_topic,
-                                 self._on_joint_trajectory, QOS_DEPTH)
+                                 self._on_joint_trajectory, command_profile)
 
         if self.get_parameter('use_sim_time').value:
             self.get_logger().warning('use_sim_time is true, but the bridge is the /clock '
@@ -190,6 +260,13 @@ class SimBridgeNode(Node):
                     autostart=False)
             mode = (f'lock-step (timeout {self.lockstep_timeout:g} s)'
                     if self.lockstep_timeout > 0.0 else 'lock-step (no timeout)')
+        elif self.driver:
+            self._tick_timer = self.create_timer(1.0 / self.driver_rate, self._on_driver_tick,
+                                                 clock=steady)
+            mode = (f'driver at {self.driver_rate:g} Hz (jitter {self.driver_jitter * 1e3:g} '
+                    f'ms, drop rate {self.driver_drop_rate:g}, {state_qos}, joints '
+                    f'{self.published_names}), physics on the wall clock x'
+                    f'{self.real_time_factor:g}')
         else:
             self._tick_timer = self.create_timer(
                 self.control_dt / self.real_time_factor, self._on_tick, clock=steady)
@@ -229,7 +306,16 @@ class SimBridgeNode(Node):
         default-pose targets), logs an error and increments ``nonfinite_resets``.
         """
         start = time.perf_counter()
-        self._previous_velocity = self._state.base_lin_vel[0].copy()
+        self._step()
+        self._publish_time = self.sim_time
+        self._publish_state()
+        cost = time.perf_counter() - start
+        self._cost_total += cost
+        self._recent_costs.append(cost)
+
+    def _step(self) -> None:
+        """One backend step with the held targets (reset on failure); sets ``done``."""
+        previous_velocity = self._state.base_lin_vel[0].copy()
         failure = ''
         try:
             self.backend.step(self.targets[None])
@@ -247,33 +333,44 @@ class SimBridgeNode(Node):
             self.backend.reset(np.arange(1))
             state = self.backend.get_state()
             self.targets = self._default_targets.copy()
-            self._previous_velocity = None
+        self._acceleration = (np.zeros(3) if failure else
+                              (state.base_lin_vel[0] - previous_velocity) / self.control_dt)
         self._state = state
-        self._publish_state()
-        cost = time.perf_counter() - start
-        self._cost_total += cost
-        self._recent_costs.append(cost)
         if self.duration > 0.0 and self.sim_time >= self.duration - 1e-9:
             self.done = True
 
     def _publish_state(self) -> None:
-        """Publish /clock, /imu/data, /odom and then /joint_states for the latest state."""
-        state, stamp = self._state, self.sim_time
+        """Publish /clock, /imu/data, /odom and then /joint_states for the latest state.
+
+        Stamped ``_publish_time``; in driver mode each state message may be dropped.
+        """
+        state, stamp = self._state, self._publish_time
         quat, velocity = state.base_quat[0], state.base_lin_vel[0]
-        if self._previous_velocity is None:
-            acceleration = np.zeros(3)
-        else:
-            acceleration = (velocity - self._previous_velocity) / self.control_dt
+        drop = (self._rng.random(3) < self.driver_drop_rate if self.driver
+                else np.zeros(3, dtype=bool))
+        self.dropped += int(drop.sum())
         self._clock_publisher.publish(conversions.clock_msg(stamp))
-        self._imu_publisher.publish(conversions.imu_msg(
-            stamp, quat, state.base_ang_vel[0], conversions.specific_force(quat, acceleration),
-            frame_id=self._imu_frame_id))
-        self._odom_publisher.publish(conversions.odometry_msg(
-            stamp, state.base_pos[0], quat, velocity, state.base_ang_vel[0],
-            frame_id=self._odom_frame_id, child_frame_id=self._base_frame_id))
+        if not drop[0]:
+            self._imu_publisher.publish(conversions.imu_msg(
+                stamp, quat, state.base_ang_vel[0],
+                conversions.specific_force(quat, self._acceleration),
+                frame_id=self._imu_frame_id))
+        if not drop[1]:
+            self._odom_publisher.publish(conversions.odometry_msg(
+                stamp, state.base_pos[0], quat, velocity, state.base_ang_vel[0],
+                frame_id=self._odom_frame_id, child_frame_id=self._base_frame_id))
+        if drop[2]:
+            return
+        if not self.driver:
+            self._joint_publisher.publish(conversions.joint_state_msg(
+                stamp, self.joint_names, state.joint_pos[0], state.joint_vel[0],
+                state.joint_torque[0]))
+            return
+        order, zeros = self._published_order, self._extra_zeros
         self._joint_publisher.publish(conversions.joint_state_msg(
-            stamp, self.joint_names, state.joint_pos[0], state.joint_vel[0],
-            state.joint_torque[0]))
+            stamp, self.published_names,
+            *(np.concatenate([values[0], zeros])[order] for values in (
+                state.joint_pos, state.joint_vel, state.joint_torque))))
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -328,6 +425,37 @@ class SimBridgeNode(Node):
                 'running slower than the requested real-time factor',
                 throttle_duration_sec=WARN_PERIOD)
 
+    def _on_driver_tick(self) -> None:
+        """Driver mode: step the physics up to the bridge clock, then publish (jitter, drops)."""
+        if self.done:
+            return
+        now = time.perf_counter()
+        if not self._started:
+            self._start()
+            return
+        start = now
+        clock = (now - self._wall_start) * self.real_time_factor - self.lag_given_up
+        lag = clock - self.sim_time
+        if lag > MAX_CATCH_UP:
+            self.lag_given_up += lag - self.control_dt
+            clock -= lag - self.control_dt
+            self.get_logger().warning(
+                f'driver: the physics lagged the wall clock by {lag * 1e3:.0f} ms; giving it '
+                f'up ({self.lag_given_up:.3f} s so far)', throttle_duration_sec=WARN_PERIOD)
+        steps = 0
+        while self.sim_time + self.control_dt <= clock + 1e-9 and not self.done:
+            self._step()
+            steps += 1
+        if self.driver_jitter > 0.0:
+            time.sleep(self._rng.uniform(0.0, self.driver_jitter))
+        self._publish_time = max(clock, self._publish_time)
+        self._publish_state()
+        self.publications += 1
+        if steps:
+            cost = time.perf_counter() - start
+            self._cost_total += cost
+            self._recent_costs.append(cost)
+
     def _try_start(self) -> None:
         """Lock-step mode: publish state 0 once /joint_states has a subscriber."""
         if self._joint_publisher.get_subscription_count() == 0:
@@ -369,6 +497,11 @@ class SimBridgeNode(Node):
     def summary(self) -> str:
         """Return one line of run statistics: real-time factor, step cost, resets."""
         wall = time.perf_counter() - self._wall_start if self._started else 0.0
+        driver = ''
+        if self.driver and wall > 0.0:
+            driver = (f'; driver: {self.publications} publications ({self.publications / wall:.0f}'
+                      f' Hz), {self.dropped} messages dropped, {self.lag_given_up:.3f} s of lag '
+                      'given up')
         text = (f'{self.step_count} control steps ({self.sim_time:.3f} s simulated) in '
                 f'{wall:.3f} s wall')
         if wall > 0.0:
@@ -379,7 +512,7 @@ class SimBridgeNode(Node):
             text += (f'; step + publish {mean * 1e3:.3f} ms mean, {recent * 1e3:.3f} ms p99 of '
                      f'the last {len(self._recent_costs)} (up to {1.0 / mean:.0f} Hz control)')
         return (text + f'; non-finite resets {self.nonfinite_resets}, ignored commands '
-                f'{self.ignored_commands}, lock-step timeouts {self.lockstep_timeouts}')
+                f'{self.ignored_commands}, lock-step timeouts {self.lockstep_timeouts}' + driver)
 
     def close(self, flush_timeout: float = 1.0) -> None:
         """Log the run statistics, wait for subscribers to acknowledge, release the engine."""
@@ -391,34 +524,18 @@ class SimBridgeNode(Node):
         self.backend.close()
 
 
-def main(args: list[str] | None = None) -> None:
-    """Run the sim bridge until Ctrl-C, SIGTERM, shutdown, or ``duration`` of simulation time.
+PROGRAM = NodeProgram(
+    name=NODE_NAME, summary=__doc__.split('\n\n')[0], parameters=PARAMETERS,
+    create=lambda context: SimBridgeNode(context=context),
+    finished=lambda node: node.done, close=lambda node: node.close())
+"""How ``robot_learning.ros.node_main`` runs this node: until a signal, a shutdown or
+``duration``; ``close`` logs the statistics and releases the engine, context still valid."""
 
-    SIGINT and SIGTERM stop the loop with the ROS context still valid, so the bridge logs its
-    statistics and releases the engine before rclpy shuts down.
-    """
-    try:
-        with rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO):
-            # Even where the parent ignores SIGINT (background jobs of a non-interactive shell).
-            for signal_number in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(signal_number, signal.default_int_handler)
-            try:
-                node = SimBridgeNode()
-            except ConfigError as error:
-                get_logger(NODE_NAME).fatal(str(error))
-                raise SystemExit(1) from None
-            executor = SingleThreadedExecutor()
-            executor.add_node(node)
-            try:
-                while rclpy.ok() and not node.done:
-                    executor.spin_once(timeout_sec=0.1)
-            finally:
-                node.close()
-                executor.remove_node(node)
-                node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+
+def main(args: list[str] | None = None) -> int:
+    """Run the sim bridge; exit codes of ``robot_learning.ros.node_main``."""
+    return run(PROGRAM, args)
 
 
 if __name__ == '__main__':
-    main()
+    raise SystemExit(main())

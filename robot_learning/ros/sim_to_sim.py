@@ -6,6 +6,11 @@ policy node drives it from the bundle, the recorder writes a rosbag2, and this p
 the operator: it waits until the policy is running, then publishes a velocity profile on
 /cmd_vel (timed by the bridge's /clock) and finally stops everything and turns the bag into a
 trajectory, a tracking report and a plot.
+
+By default the bridge runs in driver mode (``sim_bridge_node``: joint states and IMU at 500 Hz,
+best effort, with jitter, dropped messages and extra joints in a shuffled order) and the policy
+node on its own timer at the contract rate, as on a robot; lock-step (bridge and node) stays
+selectable through ``bridge_parameters`` and ``policy_parameters`` for deterministic runs.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from geometry_msgs.msg import Twist
+from geometry_msgs.msg import Twist, TwistStamped
 import numpy as np
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
@@ -27,7 +32,8 @@ from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from std_msgs.msg import String
 
-from robot_learning.ros.conversions import time_seconds
+from robot_learning.atomic_write import atomic_write_text
+from robot_learning.ros.conversions import time_msg, time_seconds
 
 DEFAULT_PROFILE = (
     (3.0, 0.5, 0.0, 0.0),
@@ -51,22 +57,23 @@ class SimToSimConfig:
     startup_timeout: float = 60.0
     """Wall-clock seconds to wait for the policy node to reach 'running'."""
     policy_parameters: dict = dataclasses.field(
-        default_factory=lambda: {'watchdog_periods': 15.0, 'mode': 'lockstep'})
-    """Extra policy-node parameters.
+        default_factory=lambda: {'watchdog_periods': 15.0})
+    """Extra policy-node parameters; default: timer mode at the contract rate, as on a robot.
 
-    ``mode: lockstep``: the bridge publishes states on its real-time clock and the node answers
-    each one at once (about 1 ms), so every command acts on the newest state. A node on its own
-    50 Hz timer is not phase-locked to the bridge and sometimes acts on a state one period old,
-    a latency the shipped policy was not trained with. The watchdog is 0.3 s instead of the
-    robot default 0.1 s: the simulated robot shares two CPU cores with the policy node, the
-    recorder and the operator, and a scheduling stall of the simulator is not a robot fault."""
-    bridge_parameters: dict = dataclasses.field(default_factory=dict)
-    """Extra sim-bridge parameters; default: the bridge steps in real time on its wall clock.
+    The watchdog is 0.3 s instead of the robot default 0.1 s: the simulated robot shares the
+    CPU cores with the policy node, the recorder and the operator, and a scheduling stall of
+    the simulator is not a robot fault. ``mode: lockstep`` answers each joint state at once
+    (with a bridge in lock-step or in its per-control-period real-time mode)."""
+    bridge_parameters: dict = dataclasses.field(default_factory=lambda: {'driver': True})
+    """Extra sim-bridge parameters; default: driver mode (the physics on the wall clock, the
+    state published at 500 Hz like a robot driver).
 
     ``{'lockstep': True, 'lockstep_timeout': 0.1}`` makes the bridge wait for each command, so
-    the run no longer depends on how the two CPU cores are shared (tests use it: under load a
-    real-time bridge steps on with the held targets, a latency the policy was not trained
-    with)."""
+    the run no longer depends on how the CPU cores are shared (tests use it with the node's
+    ``mode: lockstep``)."""
+    cmd_vel_type: str = 'twist'
+    """Message of the operator's velocity commands: 'twist' or 'twist_stamped' (stamped with
+    the bridge's /clock); passed on to the policy node."""
 
 
 def ros_environment(domain_id: int) -> dict[str, str]:
@@ -104,13 +111,14 @@ def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> int:
 class Operator(Node):
     """Publishes the velocity profile on /cmd_vel, timed by the simulated /clock."""
 
-    def __init__(self, profile) -> None:
+    def __init__(self, profile, stamped: bool = False) -> None:
         super().__init__('sim_to_sim_operator')
         self.profile = profile
+        self.stamped = stamped
         self.sim_time = None
         self.policy_state = ''
         self.profile_start = None
-        self.cmd_vel = self.create_publisher(Twist, '/cmd_vel', 10)
+        self.cmd_vel = self.create_publisher(TwistStamped if stamped else Twist, '/cmd_vel', 10)
         self.create_subscription(Clock, '/clock', self._on_clock, 10)
         self.create_subscription(String, '/policy/safety_state', self._on_state, 10)
 
@@ -129,9 +137,15 @@ class Operator(Node):
         return None
 
     def publish(self, command: tuple[float, float, float]) -> None:
-        """Publish one Twist."""
-        message = Twist()
-        message.linear.x, message.linear.y, message.angular.z = (float(v) for v in command)
+        """Publish one Twist (or TwistStamped, stamped with the latest /clock)."""
+        twist = Twist()
+        twist.linear.x, twist.linear.y, twist.angular.z = (float(v) for v in command)
+        if not self.stamped:
+            self.cmd_vel.publish(twist)
+            return
+        message = TwistStamped(twist=twist)
+        message.header.stamp = time_msg(self.sim_time)
+        message.header.frame_id = 'base_link'
         self.cmd_vel.publish(message)
 
 
@@ -155,7 +169,8 @@ def run_sim_to_sim(config: SimToSimConfig) -> dict:
                                output / 'recorder.log'),
         'policy_node': start_node('robot_learning.ros.policy_node',
                                   {'bundle': str(pathlib.Path(config.bundle).resolve()),
-                                   'auto_activate': True, **config.policy_parameters},
+                                   'auto_activate': True, 'cmd_vel_type': config.cmd_vel_type,
+                                   **config.policy_parameters},
                                   env, output / 'policy_node.log'),
     }
     os.environ['ROS_DOMAIN_ID'] = str(config.domain_id)
@@ -163,7 +178,7 @@ def run_sim_to_sim(config: SimToSimConfig) -> dict:
     profile_window = None
     try:
         with rclpy.init():
-            operator = Operator(config.profile)
+            operator = Operator(config.profile, stamped=config.cmd_vel_type == 'twist_stamped')
             executor = SingleThreadedExecutor()
             executor.add_node(operator)
             deadline = time.monotonic() + config.startup_timeout
@@ -192,6 +207,9 @@ def run_sim_to_sim(config: SimToSimConfig) -> dict:
                                                           hold_targets=True)
     profile_part = profile_window_part(trajectories, *profile_window)
     report = {'bundle': str(config.bundle), 'reality': config.reality, 'bag': str(bag),
+              'bridge_parameters': dict(config.bridge_parameters),
+              'policy_parameters': dict(config.policy_parameters),
+              'cmd_vel_type': config.cmd_vel_type,
               'profile': [list(segment) for segment in config.profile],
               'profile_window_s': list(profile_window),
               'metrics': tracking_metrics(profile_part),
@@ -199,7 +217,7 @@ def run_sim_to_sim(config: SimToSimConfig) -> dict:
                              ('ok', 'segments', 'exported_steps', 'dropped_steps')},
               'plot': str(plot_tracking(profile_part, output / 'tracking.png'))}
     profile_part.save(output / 'trajectory.npz')
-    (output / 'report.json').write_text(json.dumps(report, indent=2, default=_json_default))
+    atomic_write_text(output / 'report.json', json.dumps(report, indent=2, default=_json_default))
     return report
 
 

@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 
+from robot_learning.config import require_non_negative, require_positive
 from robot_learning.robots.spec import RobotSpec
 from robot_learning.sim.dynamics import check_values, DynamicsBatch, nominal_batch
 
@@ -39,6 +40,12 @@ class SimConfig:
     """MuJoCo ratio of frictional to normal constraint impedance (elliptic cones)."""
     seed: int = 0
     """Seed of the backend's own random draws (sensor noise, pushes)."""
+
+    def __post_init__(self) -> None:
+        """Reject a non-positive or non-finite time step and sub-step count."""
+        require_positive('SimConfig', sim_dt=self.sim_dt, decimation=self.decimation,
+                         solver_iterations=self.solver_iterations, impratio=self.impratio)
+        require_non_negative('SimConfig', num_threads=self.num_threads)
 
 
 @dataclasses.dataclass

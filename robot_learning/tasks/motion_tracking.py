@@ -50,18 +50,33 @@ class TrackingRewardWeights:
     """
 
     upper_body_pos: float = 1.0
+    """exp kernel of the upper tracked bodies' position error (``upper_bodies``)."""
     lower_body_pos: float = 0.5
+    """exp kernel of the other tracked bodies' position error."""
     upper_keypoints: float = 1.6
+    """exp kernel of the keypoints' position error (``keypoints``)."""
     feet_pos: float = 2.1
+    """exp kernel of the feet's position error (``feet``)."""
     root_orientation: float = 0.5
+    """exp kernel of the squared base rotation angle from the reference."""
     root_ang_vel: float = 0.5
+    """exp kernel of the base angular velocity error."""
     root_lin_vel: float = 0.5
+    """exp kernel of the base linear velocity error."""
     joint_pos: float = 0.75
+    """exp kernel of the joint position error."""
     joint_vel: float = 0.5
+    """exp kernel of the joint velocity error."""
     joint_torques_l2: float = -1e-6
+    """Sum of squared joint torques [N²·m²]."""
     action_rate_l2: float = -0.5
+    """Sum of squared changes of the action between control steps."""
     joint_pos_limits_l1: float = -10.0
+    """Sum of the distances [rad] by which joints exceed the soft limits
+    (``soft_joint_limit_factor``)."""
     termination: float = -200.0
+    """1 on the step an episode fails (tracked bodies beyond ``terminate_body_distance`` or a
+    non-finite state)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,20 +117,33 @@ class MotionTaskConfig:
     motions: tuple[str, ...] = ('squat', 'arm_swing', 'step_in_place', 'kick')
     """Shipped motion names (``motions/<robot>/<name>.npz``) or ``.npz`` paths."""
     backend: str = 'mujoco'
+    """Simulation backend name (``sim/registry.py``: 'mujoco', 'pybullet', 'mujoco_warp', ...)."""
     num_envs: int = 256
+    """Worlds simulated together."""
     sim: SimConfig = SimConfig()
+    """Physics timing (sim_dt [s], decimation) and solver settings."""
     observations: tuple[ObservationTerm, ...] = DEFAULT_OBSERVATIONS
+    """Observation terms in order, with scales and training noise (the policy contract stores
+    them)."""
     noise_level: float = 1.0
     """Multiplier of every term's training noise in the policy observation (0 = none)."""
     clip_observations: float = 100.0
+    """Observations are clipped to +-this after scaling."""
     clip_actions: float = 100.0
+    """Raw policy actions are clipped to +-this before scaling."""
     rewards: TrackingRewardWeights = TrackingRewardWeights()
+    """Weights of the reward terms (0 disables a term); multiplied by the control period."""
     sigmas: TrackingSigmas = TrackingSigmas()
+    """Widths of the tracking kernels exp(-error / sigma)."""
     feet: tuple[str, ...] = ('left_foot', 'right_foot')
+    """Tracked bodies rewarded as the feet (feet_pos term)."""
     upper_bodies: tuple[str, ...] = UPPER_BODIES
     """Tracked bodies rewarded as the upper body; the other tracked bodies are the lower."""
     keypoints: tuple[str, ...] = KEYPOINTS
+    """Tracked bodies of the upper_keypoints term (torso and elbows, standing in for ASAP's head
+    and hands)."""
     soft_joint_limit_factor: float = 0.9
+    """Fraction of the joint range inside which no limit penalty applies."""
     terminate_body_distance: float = 0.5
     """Fail an episode when the mean tracked-body distance exceeds this [m] (ASAP: 0.5 m)."""
     random_start: bool = True
@@ -130,15 +158,22 @@ class MotionTaskConfig:
     by this [rad], as the ROS 2 policy node does (its ``position_margin``, 0.1); None: no
     clamp (how the shipped policy was trained)."""
     seed: int = 0
+    """Seed of resets (start motion and time) and observation noise (the simulator's is
+    ``sim.seed``)."""
 
 
 class MotionTrackingEnv(SimulatedTask):
     """Batched numpy environment: ``step(actions)`` -> observations, rewards, dones, info."""
 
     def __init__(self, config: MotionTaskConfig, backend: SimBackend | None = None,
-                 randomizer: Randomizer | None = None) -> None:
+                 randomizer: Randomizer | None = None, robot: RobotSpec | None = None) -> None:
+        """Build the worlds of ``config``.
+
+        ``robot`` replaces ``load_robot(config.robot)``: an evaluation passes the robot with a
+        policy contract's gains, limits, action scale and default pose.
+        """
         self.config = config
-        self.robot: RobotSpec = load_robot(config.robot)
+        self.robot: RobotSpec = robot or load_robot(config.robot)
         if not self.robot.floating_base:
             raise ValueError(f"motion tracking needs a floating-base robot; '{self.robot.name}' "
                              'has a fixed base')

@@ -114,6 +114,7 @@ class ObservationTerm:
     """One term of an observation vector: ``clip(term(inputs) * scale)`` plus training noise."""
 
     name: str
+    """Term function, a key of ``TERMS`` (e.g. 'base_ang_vel', 'joint_pos_rel')."""
     scale: tuple[float, ...] = (1.0,)
     """Multiplier: one number, or one per component."""
     noise: float = 0.0

@@ -11,32 +11,60 @@ policy and critic observations are computed from the pure observation terms.
 from __future__ import annotations
 
 import abc
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 
 from robot_learning.config import ConfigError
 from robot_learning.domain_randomization.randomizer import Randomizer
 from robot_learning.robots.spec import RobotSpec
-from robot_learning.sim.base import SimBackend, SimState
+from robot_learning.sim.base import SimBackend, SimConfig, SimState
 from robot_learning.sim.dynamics import check_values
 from robot_learning.sim.registry import make_backend
 from robot_learning.tasks.actions import joint_position_targets
-from robot_learning.tasks.observations import compute_observation, ObservationInputs
+from robot_learning.tasks.observations import (compute_observation, ObservationInputs,
+                                               ObservationTerm)
 
 ActionTransform = Callable[[SimState, np.ndarray], np.ndarray]
 """``fn(state, joint_targets (N, J)) -> joint_targets (N, J)`` [rad]."""
 
 
+class SimulatedTaskConfig(Protocol):
+    """The fields every simulated task's config has (VelocityTaskConfig, MotionTaskConfig)."""
+
+    robot: str
+    """Registered robot name or path of a robot YAML."""
+    backend: str
+    """Simulation backend name (``sim/registry.py``)."""
+    num_envs: int
+    """Worlds simulated together."""
+    sim: SimConfig
+    """Physics timing and solver settings."""
+    seed: int
+    """Seed of resets, commands and observation noise."""
+    dynamics: dict
+    """Fixed dynamics parameter values for every environment (name -> value)."""
+    clip_actions: float
+    """Raw actions are clipped to ±this before scaling."""
+    soft_joint_limit_factor: float
+    """Fraction of the joint range inside which no limit penalty applies."""
+    observations: tuple[ObservationTerm, ...]
+    """Observation terms in order, with scales and noise."""
+    clip_observations: float
+    """Observations are clipped to ±this after scaling."""
+    noise_level: float
+    """Multiplier of every term's training noise in the policy observation."""
+
+
 class SimulatedTask(abc.ABC):
     """Base of the task environments: backend, fixed dynamics, actions, observations.
 
-    A subclass sets ``config`` (with backend, num_envs, sim, seed, dynamics, clip_actions,
-    soft_joint_limit_factor, observations, clip_observations, noise_level) and ``robot``, calls
-    :meth:`_init_simulation`, and implements ``observation_inputs(state)``.
+    A subclass sets ``config`` (a :class:`SimulatedTaskConfig`) and ``robot``, calls
+    :meth:`_init_simulation`, and implements ``observation_inputs(state)``. Subclasses implement
+    the ``tasks.registry.TaskEnvironment`` protocol.
     """
 
-    config: object
+    config: SimulatedTaskConfig
     robot: RobotSpec
 
     def _init_simulation(self, backend: SimBackend | None,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from robot_learning.rotations import quat_angle
+
 
 def body_pos_exp(body_pos: np.ndarray, ref_body_pos: np.ndarray, sigma: float) -> np.ndarray:
     """exp(-mean over bodies and axes of (p - p_ref)² / sigma); sigma [m²]."""
@@ -25,12 +27,6 @@ def root_orientation_exp(base_quat: np.ndarray, ref_base_quat: np.ndarray,
 def mean_square_exp(value: np.ndarray, reference: np.ndarray, sigma: float) -> np.ndarray:
     """exp(-mean over the last axis of (value - reference)² / sigma) for (N, K) arrays."""
     return np.exp(-np.mean(np.square(value - reference), axis=1) / sigma)
-
-
-def quat_angle(quat: np.ndarray, other: np.ndarray) -> np.ndarray:
-    """Angle [rad] of the rotation between unit quaternions (N, 4), in [0, pi]."""
-    dot = np.abs(np.sum(quat * other, axis=1))
-    return 2.0 * np.arccos(np.clip(dot, 0.0, 1.0))
 
 
 def mean_body_distance(body_pos: np.ndarray, ref_body_pos: np.ndarray) -> np.ndarray:

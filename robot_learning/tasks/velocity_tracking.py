@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from robot_learning.config import require_positive
 from robot_learning.domain_randomization.randomizer import Randomizer
 from robot_learning.robots.registry import load_robot
 from robot_learning.robots.spec import RobotSpec
@@ -43,17 +44,31 @@ class RewardWeights:
     """Weight of each reward term (0 disables it); multiplied by the control dt."""
 
     track_lin_vel_xy_exp: float = 1.0
+    """exp(-|v_xy - cmd_xy|² / tracking_sigma), base frame."""
     track_ang_vel_z_exp: float = 0.5
+    """exp(-(w_z - cmd_yaw)² / tracking_sigma)."""
     lin_vel_z_l2: float = -2.0
+    """Squared vertical base velocity (base frame) [m²/s²]."""
     ang_vel_xy_l2: float = -0.05
+    """Squared roll and pitch rates [rad²/s²]."""
     flat_orientation_l2: float = -1.0
+    """Squared xy components of gravity in the base frame (0 when level)."""
     joint_torques_l2: float = -2e-4
+    """Sum of squared joint torques [N²·m²]."""
     joint_acc_l2: float = -2.5e-7
+    """Sum of squared finite-difference joint accelerations [rad²/s⁴]."""
     action_rate_l2: float = -0.01
+    """Sum of squared changes of the action between control steps."""
     joint_pos_limits_l1: float = -10.0
+    """Sum of the distances [rad] by which joints exceed the soft limits
+    (``soft_joint_limit_factor``)."""
     feet_air_time: float = 1.0
+    """Sum over feet touching down of (air time - feet_air_time_threshold) [s]; 0 for a zero
+    command."""
     stand_still_l1: float = 0.0
+    """Sum of the deviations from the default pose [rad] under a (near) zero command."""
     is_alive: float = 0.0
+    """1 for each step an environment does not fail."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,18 +80,26 @@ class VelocityTaskConfig:
     backend: str = 'mujoco'
     """Simulation backend: 'mujoco' or 'pybullet'."""
     num_envs: int = 1024
+    """Worlds simulated together."""
     sim: SimConfig = SimConfig()
+    """Physics timing (sim_dt [s], decimation) and solver settings."""
     episode_length_s: float = 20.0
     """Episode length before a time-out [s]."""
     commands: VelocityCommandConfig = VelocityCommandConfig()
+    """Ranges [m/s, m/s, rad/s] and resampling of the base-velocity commands."""
     fixed_command: tuple[float, ...] = ()
     """When set, (vx, vy, yaw rate) used for every environment instead of sampled commands."""
     observations: tuple[ObservationTerm, ...] = DEFAULT_OBSERVATIONS
+    """Observation terms in order, with scales and training noise (the policy contract stores
+    them)."""
     noise_level: float = 1.0
     """Multiplier of every term's training noise in the policy observation (0 = none)."""
     clip_observations: float = 100.0
+    """Observations are clipped to +-this after scaling."""
     clip_actions: float = 100.0
+    """Raw policy actions are clipped to +-this before scaling."""
     rewards: RewardWeights = RewardWeights()
+    """Weights of the reward terms (0 disables a term); multiplied by the control period."""
     tracking_sigma: float = 0.25
     """Width of the exponential tracking kernels [(m/s)²]."""
     feet_air_time_threshold: float = 0.5
@@ -102,6 +125,11 @@ class VelocityTaskConfig:
     """An episode succeeds when it does not fall and its mean speed error stays below this
     [m/s] (``tasks.success.velocity_tracking_success``)."""
     seed: int = 0
+    """Seed of resets, commands and observation noise (the simulator's is ``sim.seed``)."""
+
+    def __post_init__(self) -> None:
+        """Reject a non-positive or non-finite episode length."""
+        require_positive('VelocityTaskConfig', episode_length_s=self.episode_length_s)
 
 
 class VelocityTrackingEnv(SimulatedTask):
@@ -112,9 +140,14 @@ class VelocityTrackingEnv(SimulatedTask):
     """
 
     def __init__(self, config: VelocityTaskConfig, backend: SimBackend | None = None,
-                 randomizer: Randomizer | None = None) -> None:
+                 randomizer: Randomizer | None = None, robot: RobotSpec | None = None) -> None:
+        """Build the worlds of ``config``.
+
+        ``robot`` replaces ``load_robot(config.robot)``: an evaluation passes the robot with a
+        policy contract's gains, limits, action scale and default pose.
+        """
         self.config = config
-        self.robot: RobotSpec = load_robot(config.robot)
+        self.robot: RobotSpec = robot or load_robot(config.robot)
         if not self.robot.floating_base:
             raise ValueError(f"velocity tracking needs a legged robot; '{self.robot.name}' "
                              'has a fixed base')

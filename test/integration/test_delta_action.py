@@ -16,12 +16,12 @@ from robot_learning.delta_action.clips import make_clip_set
 from robot_learning.delta_action.config import (DeltaConfig, DeltaRewardSigmas,
                                                 DeltaRewardWeights, SysIdConfig)
 from robot_learning.delta_action.env import DeltaActionEnv
-from robot_learning.delta_action.kinematics import BodyKinematics
 from robot_learning.delta_action.model import (DeltaActionModel, DeltaActionTransform,
                                                observation_dim)
 from robot_learning.delta_action.replay import errors, recorded, replay
 from robot_learning.delta_action.sysid import fit_sysid
 from robot_learning.delta_action.training import fit_delta_action
+from robot_learning.motions.kinematics import BodyKinematics
 from robot_learning.rl.train_config import NetworkConfig, PpoConfig
 from robot_learning.robots.registry import load_robot
 from robot_learning.sim.base import SimConfig

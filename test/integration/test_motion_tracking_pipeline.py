@@ -17,8 +17,10 @@ from robot_learning.cli.main import main
 from robot_learning.config import load_config
 from robot_learning.data.bag_io import bag_info, read_messages
 from robot_learning.data.trajectory import Trajectory
-from robot_learning.evaluation.motions import evaluate_tracking, TrackingEvaluationConfig
+from robot_learning.evaluation.bundle import evaluate_bundle
+from robot_learning.evaluation.setup import EvaluationConfig
 from robot_learning.motions.library import motion_inputs, MotionLibrary
+from robot_learning.motions.motion import read_motion
 from robot_learning.motions.motions import make_motion
 from robot_learning.paths import share_dir
 from robot_learning.policies.contract import load_contract
@@ -50,7 +52,12 @@ def bundle(tmp_path_factory):
 def test_the_exported_contract_names_the_motion_and_the_phase_terms(bundle):
     folder, motion = bundle
     contract = load_contract(folder)
-    assert contract.motions == (str(motion),)
+    # The bundle carries its motion: named by its stem, stored as a file of the bundle.
+    assert contract.motions == ('wave',)
+    (copy,) = contract.motion_paths(folder)
+    assert copy == folder / 'motions' / 'wave.npz'
+    np.testing.assert_array_equal(read_motion(copy).joint_pos, read_motion(motion).joint_pos)
+    assert contract.task == 'motion_tracking'
     names = [term.name for term in contract.observations]
     assert names[-2:] == ['motion_phase', 'reference_joint_pos']
     assert contract.observation_dim == 3 + 3 + 21 * 3 + 1 + 21
@@ -65,7 +72,7 @@ def test_the_exported_contract_names_the_motion_and_the_phase_terms(bundle):
 
 def test_evaluation_scores_every_motion(bundle):
     folder, _ = bundle
-    report = evaluate_tracking(folder, TrackingEvaluationConfig())
+    report = evaluate_bundle(folder, EvaluationConfig())
     metrics = report['motions']['wave']
     assert set(metrics) == {'success', 'max_body_distance_m', 'e_g_mpjpe_mm', 'e_mpjpe_mm',
                             'e_vel_mm', 'e_acc_mm', 'joint_error_rad'}

@@ -6,8 +6,8 @@ import pytest
 
 from robot_learning.data.bag_io import BagWriter, typestore
 from robot_learning.ergodic_search.demonstrations import (DemonstrationError, HolePose,
-                                                          load_bag, SyntheticDemonstrator,
-                                                          write_bag)
+                                                          load_demonstration_bag,
+                                                          SyntheticDemonstrator, write_bag)
 from robot_learning.ergodic_search.offsets import OffsetDistribution
 
 HOLE = HolePose(position=np.array([0.55, 0.0, 0.2]))
@@ -21,7 +21,7 @@ def _demonstration():
 def test_a_bag_round_trip_keeps_the_demonstration(tmp_path):
     demo = _demonstration()
     write_bag(demo, tmp_path / 'demo')
-    loaded = load_bag(tmp_path / 'demo')
+    loaded = load_demonstration_bag(tmp_path / 'demo')
     assert loaded.frame_id == 'world'
     np.testing.assert_allclose(loaded.times, demo.times - demo.times[0], atol=1e-9)
     np.testing.assert_allclose(loaded.positions, demo.positions, atol=1e-12)
@@ -59,13 +59,14 @@ def test_a_bag_without_wrench_data_is_refused(tmp_path):
     _write(tmp_path / 'poses_only', 'world', None)
     with pytest.raises(DemonstrationError, match=r'no wrench data: topic /search/wrench is not '
                                                  r'in the bag \(topics: /search/pose\)'):
-        load_bag(tmp_path / 'poses_only')
+        load_demonstration_bag(tmp_path / 'poses_only')
 
 
 def test_a_wrench_in_another_frame_is_refused(tmp_path):
     _write(tmp_path / 'same_frame', 'world', 'world')
-    np.testing.assert_allclose(load_bag(tmp_path / 'same_frame').forces, [[0, 0, -8.0]] * 2)
+    np.testing.assert_allclose(load_demonstration_bag(tmp_path / 'same_frame').forces,
+                               [[0, 0, -8.0]] * 2)
     _write(tmp_path / 'tool_wrench', 'world', 'tool0')
     with pytest.raises(DemonstrationError, match="poses are in frame 'world' but the wrench is "
                                                  "in 'tool0'"):
-        load_bag(tmp_path / 'tool_wrench')
+        load_demonstration_bag(tmp_path / 'tool_wrench')

@@ -8,14 +8,15 @@ arm swing 33.9, step in place 52.3, kick 45.2) and a joint error below 0.15 rad 
 
 from __future__ import annotations
 
-from robot_learning.evaluation.motions import evaluate_tracking, TrackingEvaluationConfig
+from robot_learning.evaluation.bundle import evaluate_bundle
+from robot_learning.evaluation.setup import EvaluationConfig
 from robot_learning.paths import share_dir
 
 BUNDLE = share_dir() / 'policies' / 'humanoid_motion'
 
 
 def test_the_shipped_policy_tracks_every_motion_in_mujoco():
-    report = evaluate_tracking(BUNDLE, TrackingEvaluationConfig())
+    report = evaluate_bundle(BUNDLE, EvaluationConfig())
     assert set(report['motions']) == {'squat', 'arm_swing', 'step_in_place', 'kick'}
     for name, metrics in report['motions'].items():
         assert metrics['success'] == 1.0, name

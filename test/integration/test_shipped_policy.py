@@ -7,7 +7,8 @@ import numpy as np
 import onnxruntime
 import torch
 
-from robot_learning.evaluation.velocity import evaluate_bundle, EvaluationConfig
+from robot_learning.evaluation.bundle import evaluate_bundle
+from robot_learning.evaluation.setup import EvaluationConfig
 from robot_learning.paths import share_dir
 from robot_learning.policies.contract import load_contract
 from robot_learning.robots import load_robot

@@ -2,7 +2,8 @@
 """Launch files name only installed executables and existing config files.
 
 ``launch`` and ``launch_ros`` are not installable here, so each launch file is parsed (not run):
-every ``Node(package='robot_learning', executable=...)`` must be a console script of setup.py,
+every ``Node(package='robot_learning', executable=...)`` must be a console script of setup.py
+(a node of another package, e.g. controller_manager, must be an exec_depend of package.xml),
 and every ``PathJoinSubstitution([FindPackageShare('robot_learning'), ...])`` of string parts
 must point at a file or folder of this repository (installed by setup.py's data_files).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import pathlib
+from xml.etree import ElementTree
 
 import pytest
 
@@ -27,6 +29,11 @@ def _console_scripts() -> set[str]:
             if ':' in target:
                 scripts.add(name.strip())
     return scripts
+
+
+def _exec_depends() -> set[str]:
+    root = ElementTree.parse(ROOT / 'package.xml').getroot()
+    return {element.text for tag in ('depend', 'exec_depend') for element in root.iter(tag)}
 
 
 def _keyword(call: ast.Call, name: str):
@@ -55,7 +62,10 @@ def test_launch_file_executables_and_paths_exist(path):
     nodes = _calls(tree, 'Node')
     assert nodes, f'{path.name} starts no node'
     for call in nodes:
-        assert _keyword(call, 'package') == 'robot_learning'
+        package = _keyword(call, 'package')
+        if package != 'robot_learning':  # another package: package.xml must depend on it
+            assert package in _exec_depends(), f'{path.name}: {package} not in package.xml'
+            continue
         executable = _keyword(call, 'executable')
         assert executable in scripts, f'{path.name}: {executable} is not a console script'
     for call in _calls(tree, 'PathJoinSubstitution'):  # installed files a launch file names

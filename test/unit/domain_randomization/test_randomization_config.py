@@ -8,11 +8,11 @@ import pytest
 
 from robot_learning.config import ConfigError, from_dict
 from robot_learning.domain_randomization.box import ParameterBox
-from robot_learning.domain_randomization.config import RandomizationConfig
+from robot_learning.domain_randomization.config import METHODS, RandomizationConfig
 from robot_learning.domain_randomization.distributions import BetaDistribution
 from robot_learning.domain_randomization.randomizer import (FixedValues, NominalDynamics,
                                                             UniformRandomization)
-from robot_learning.domain_randomization.registry import make_randomizer
+from robot_learning.domain_randomization.registry import make_randomizer, RANDOMIZERS
 
 
 @pytest.mark.parametrize('parameters, message', [
@@ -66,6 +66,7 @@ def test_the_registry_builds_each_method():
     for method in ('adr', 'doraemon'):
         assert make_randomizer(RandomizationConfig(method=method, parameters=box)).method == \
             method
+    assert tuple(RANDOMIZERS) == METHODS  # every method the config accepts has a constructor
 
 
 def test_fixed_values_cycle_through_their_rows():

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from robot_learning.ergodic_search.demonstrations import (Demonstration, DemonstrationError,
-                                                          HolePose, load_npz, search_data,
-                                                          SyntheticDemonstrator, yaw_of,
-                                                          yaw_quaternions)
+                                                          HolePose, load_demonstration_npz,
+                                                          search_data, SyntheticDemonstrator,
+                                                          yaw_of, yaw_quaternions)
 from robot_learning.ergodic_search.distribution import (DistributionFitError,
                                                         fit_exploration_distribution)
 from robot_learning.ergodic_search.force_model import fit_force_model
@@ -73,8 +73,8 @@ def test_missing_wrench_data_is_refused(tmp_path):
         _demonstration(forces=np.full((50, 3), np.nan))
     path = tmp_path / 'demo.npz'
     np.savez(path, times=np.arange(3.0), positions=np.zeros((3, 3)), frame_id='world')
-    with pytest.raises(DemonstrationError, match=r"missing array\(s\) \['forces'\] \(no wrench"):
-        load_npz(path)
+    with pytest.raises(DemonstrationError, match=r"lacks \['forces'\].*wrench data"):
+        load_demonstration_npz(path)
 
 
 def test_search_data_is_in_the_hole_frame(tmp_path):
@@ -83,7 +83,7 @@ def test_search_data_is_in_the_hole_frame(tmp_path):
     demo = _demonstration(positions=np.tile(HOLE.position + offset, (50, 1)),
                           orientations=yaw_quaternions(np.full(50, 0.4)))
     demo.save(tmp_path / 'demo.npz')
-    data = search_data([load_npz(tmp_path / 'demo.npz')], HOLE, dim=3)
+    data = search_data([load_demonstration_npz(tmp_path / 'demo.npz')], HOLE, dim=3)
     np.testing.assert_allclose(data.positions, np.tile([0.002, 0.0, 0.1], (50, 1)), atol=1e-12)
     np.testing.assert_allclose(data.forces[0], [0.0, 0.0, -8.0], atol=1e-12)
     np.testing.assert_allclose(yaw_of(yaw_quaternions(np.array([-3.0, 0.0, 2.5]))),
