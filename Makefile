@@ -8,7 +8,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp
 ROS_DOMAIN_ID ?= 42
-ROS_ENV := ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ROS_DOMAIN_ID=$(ROS_DOMAIN_ID)
+ROS_ENV := ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ROS_DOMAIN_ID=$(ROS_DOMAIN_ID) \
+	FASTDDS_DEFAULT_PROFILES_FILE=$(CURDIR)/config/dds/fastdds_loopback.xml
 LINT_PATHS := $(wildcard robot_learning test benchmarks)
 
 .PHONY: venv test demo lint clean

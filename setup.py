@@ -109,6 +109,7 @@ setup(
         'matplotlib',
         'scikit-learn>=1.4',
         'threadpoolctl',
+        'xacro',  # robot descriptions written as .urdf.xacro
     ],
     extras_require={
         'ros': ros_requires,

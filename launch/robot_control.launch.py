@@ -7,7 +7,8 @@ First write the controller configuration that matches the bundle, then launch:
     ros2 launch robot_learning robot_control.launch.py bundle:=BUNDLE
         controllers:=/abs/path/controllers.yaml robot_description:=/abs/path/robot.urdf
 
-``robot_description`` is your robot's URDF with a ``<ros2_control>`` tag naming its hardware
+``robot_description`` is your robot's URDF (plain or xacro; it goes through ``xacro``) with a
+``<ros2_control>`` tag naming its hardware
 interface plugin and the command/state interfaces of the bundle's joints (the hardware's own
 PD gains are in the ``robot_learning_hardware`` block of the generated YAML). This starts
 robot_state_publisher (which publishes /robot_description for controller_manager),
@@ -20,7 +21,8 @@ timer at the contract rate, publishing to that controller. For ``--interface eff
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, RegisterEventHandler
 from launch.event_handlers import OnProcessExit
-from launch.substitutions import Command, LaunchConfiguration, PathJoinSubstitution
+from launch.substitutions import (Command, FindExecutable, LaunchConfiguration,
+                                  PathJoinSubstitution)
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
@@ -31,7 +33,8 @@ def generate_launch_description():
     policy_params = PathJoinSubstitution(
         [FindPackageShare('robot_learning'), 'config', 'nodes', 'policy_node.yaml'])
     robot_description = ParameterValue(
-        Command(['cat ', LaunchConfiguration('robot_description')]), value_type=str)
+        Command([FindExecutable(name='xacro'), ' ', LaunchConfiguration('robot_description')]),
+        value_type=str)
     controller = LaunchConfiguration('controller')
     state_broadcaster_spawner = Node(
         package='controller_manager', executable='spawner', output='screen',
@@ -44,8 +47,8 @@ def generate_launch_description():
                               'policy.onnx)'),
         DeclareLaunchArgument('controllers', description='controller_manager YAML written by '
                               '`robot-learning bundle controllers` for this bundle'),
-        DeclareLaunchArgument('robot_description', description='URDF file of the robot with a '
-                              '<ros2_control> tag for its hardware interface'),
+        DeclareLaunchArgument('robot_description', description='URDF (or .urdf.xacro) file of '
+                              'the robot with a <ros2_control> tag for its hardware interface'),
         DeclareLaunchArgument('controller', default_value='policy_position_controller',
                               description="controller that takes the policy's targets: "
                               "'policy_position_controller' or 'policy_trajectory_controller'"),

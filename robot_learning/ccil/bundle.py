@@ -20,12 +20,13 @@ import warnings
 
 import torch
 
+from robot_learning.atomic_write import atomic_folder
 from robot_learning.ccil.behaviour_cloning import BCPolicy
 from robot_learning.config import ConfigError
 from robot_learning.policies.contract import (ONNX_FILE, PolicyContract, save_contract,
                                               TORCHSCRIPT_FILE)
 from robot_learning.policies.export import (check_onnx_output, export_record,
-                                            inline_onnx_weights, staged_folder)
+                                            inline_onnx_weights)
 
 
 def export_bc_bundle(policy: BCPolicy, contract: PolicyContract, output: str | pathlib.Path,
@@ -46,7 +47,7 @@ def export_bc_bundle(policy: BCPolicy, contract: PolicyContract, output: str | p
     for name in ('onnx_ir', 'onnxscript', 'torch.onnx'):
         logging.getLogger(name).setLevel(logging.WARNING)
     policy = policy.eval()
-    with staged_folder(output) as staging:
+    with atomic_folder(output) as staging:
         example = torch.zeros(1, inputs)
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter('ignore')

@@ -6,16 +6,37 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import pathlib
 import shlex
 import sys
 
 from robot_learning.config import ConfigError
 
 
+def installed_file(path: str) -> str:
+    """Return ``path``, or the installed file it names when it is not there from this folder.
+
+    A relative path that does not exist from the working folder is looked up in the share
+    folder (``robot_learning.paths.share_dir``), so ``config/train/quadruped_flat.yaml`` (the
+    default of ``train --config``) works from any folder after an install.
+    """
+    candidate = pathlib.Path(path).expanduser()
+    if candidate.is_absolute() or candidate.exists():
+        return path
+    from robot_learning.paths import share_dir
+    try:
+        installed = share_dir() / candidate
+    except FileNotFoundError:
+        return path
+    return str(installed) if installed.exists() else path
+
+
 def _add_train(subparsers) -> None:
     parser = subparsers.add_parser('train', help='train a policy with PPO (rsl-rl)')
     parser.add_argument('--config', default='config/train/quadruped_flat.yaml',
-                        help='training YAML (see config/train/)')
+                        type=installed_file,
+                        help='training YAML (see config/train/; a relative path that is not '
+                             'found from this folder is looked up in the installed package)')
     parser.add_argument('overrides', nargs='*', help='key.sub=value overrides')
     parser.add_argument('--resume', action='store_true',
                         help='continue from the newest checkpoint in run_dir')
@@ -137,6 +158,16 @@ def _add_bundle(subparsers) -> None:
     add_bundle_parser(subparsers)
 
 
+def _add_robot(subparsers) -> None:
+    from robot_learning.cli.robot_commands import add_robot_parser
+    add_robot_parser(subparsers)
+
+
+def _add_list(subparsers) -> None:
+    from robot_learning.cli.list_commands import add_list_parser
+    add_list_parser(subparsers)
+
+
 def run_node(args: argparse.Namespace) -> int:
     """``robot-learning node``: run a node's main with the remaining arguments."""
     module_name, function_name = NODES[args.name].split(':')
@@ -152,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest='command', required=True)
     for add in (_add_train, _add_export, _add_evaluate, _add_demo, _add_node, _add_bag,
                 _add_search, _add_impedance, _add_motion, _add_delta, _add_ccil,
-                _add_bundle):
+                _add_bundle, _add_robot, _add_list):
         add(subparsers)
     return parser
 

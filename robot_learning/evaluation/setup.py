@@ -12,6 +12,7 @@ import dataclasses
 import json
 import pathlib
 
+from robot_learning.atomic_write import atomic_write_text
 from robot_learning.config import ConfigError
 from robot_learning.policies.contract import PolicyContract
 from robot_learning.robots.registry import load_robot
@@ -87,9 +88,4 @@ def simulation_setup(contract: PolicyContract, config: EvaluationConfig) -> Simu
 
 def write_report(report: dict, path: str | pathlib.Path) -> pathlib.Path:
     """Write the JSON report atomically."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp')
-    tmp.write_text(json.dumps(report, indent=2), encoding='utf-8')
-    tmp.replace(path)
-    return path
+    return atomic_write_text(path, json.dumps(report, indent=2))

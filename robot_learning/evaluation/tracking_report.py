@@ -8,6 +8,12 @@ Metric names (JSON report, key ``metrics``):
 - ``yaw_rate_error``: mean |w_z - cmd_yaw| after settling [rad/s].
 - ``target_position_error``: mean |joint target - joint position| [rad] (how hard the PD works).
 - ``duration``: recorded time [s]; ``samples``: number of control-rate samples.
+- Smoothness and standing (``evaluation/smoothness.py``): ``target_change_mean``,
+  ``target_change_p95`` [rad per step], ``target_change_nyquist_share``, and on the longest
+  zero-command stretch after ``settle_s``: ``standing_target_change_mean``/``_p95``,
+  ``standing_target_change_nyquist_share``, ``standing_to_walking_change_ratio``,
+  ``standing_height_drift`` [m], ``standing_yaw_drift`` [rad], ``standing_duration`` [s].
+  Foot slip needs contact sensing, which a bag of joint states and odometry does not have.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import pathlib
 
 import numpy as np
 
+from robot_learning.evaluation.smoothness import standing_metrics, target_change_metrics
 from robot_learning.rotations import quat_rotate_inverse
 
 
@@ -46,6 +53,9 @@ def tracking_metrics(trajectory, settle_s: float = 1.0) -> dict:
                                                       - trajectory.joint_pos))),
         'duration': float(trajectory.time[-1] - trajectory.time[0]),
         'samples': int(len(trajectory.time)),
+        **target_change_metrics(trajectory.actions),
+        **standing_metrics(trajectory.time, commands, trajectory.actions, trajectory.base_pos,
+                           trajectory.base_quat, settle_s),
     }
 
 
@@ -57,7 +67,7 @@ def plot_tracking(trajectory, path: str | pathlib.Path, joints: int = 3) -> path
 
     velocity = quat_rotate_inverse(trajectory.base_quat, trajectory.base_lin_vel)
     time = trajectory.time - trajectory.time[0]
-    figure, axes = pyplot.subplots(3, 1, figsize=(10, 9), sharex=True)
+    figure, axes = pyplot.subplots(4, 1, figsize=(10, 11), sharex=True)
     labels = (('forward velocity [m/s]', 0, velocity[:, 0]),
               ('lateral velocity [m/s]', 1, velocity[:, 1]),
               ('yaw rate [rad/s]', 2, trajectory.base_ang_vel[:, 2]))
@@ -78,7 +88,11 @@ def plot_tracking(trajectory, path: str | pathlib.Path, joints: int = 3) -> path
     axes[1].legend(fontsize=7, ncol=2)
     axes[2].plot(time, trajectory.base_pos[:, 2])
     axes[2].set_ylabel('base height [m]')
-    axes[2].set_xlabel('time [s]')
+    change = np.abs(np.diff(trajectory.actions, axis=0)).mean(axis=1)
+    axes[3].plot(time[1:], change, color='C3')
+    axes[3].set_ylabel('[rad / step]')
+    axes[3].set_title('joint-target change per control step (mean over joints)')
+    axes[3].set_xlabel('time [s]')
     figure.tight_layout()
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,11 @@ Metric names (JSON report, key ``metrics``):
   (DORAEMON's headline metric); ``global_speed_error`` [m/s] and ``global_fall_rate`` beside it.
 - ``heatmap_success_rate``: mean success over the heatmap grid (two parameters swept over the
   box, the others nominal).
-- ``reality/<name>/success_rate``, ``.../speed_error`` [m/s], ``.../fall_rate``: each reality
-  config (``config/reality/``), its engine and dynamics as given.
+- ``reality/<name>/success_rate``, ``.../speed_error`` [m/s], ``.../fall_rate``,
+  ``.../target_change_mean`` [rad per step]: each reality config (``config/reality/``), its
+  engine and dynamics as given.
+- ``global_target_change_mean``: mean joint-target change per control step [rad] on the
+  target box (smoothness, ``evaluation/smoothness.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from robot_learning.config import ConfigError
 from robot_learning.domain_randomization.box import ParameterBox
 from robot_learning.domain_randomization.distributions import UniformBox
 from robot_learning.domain_randomization.randomizer import FixedValues
-from robot_learning.evaluation.setup import simulation_robot
+from robot_learning.policies.contract import joint_targets
 from robot_learning.policies.runtime import PolicyRuntime
 from robot_learning.robots.registry import load_robot
 from robot_learning.robots.spec import RobotSpec
@@ -69,9 +72,10 @@ def evaluation_task(runtime: PolicyRuntime, task: SimulatedTaskConfig, num_envs:
                     seed: int, **changes) -> SimulatedTaskConfig:
     """Return the training task re-timed and re-observed by the bundle's contract, no noise."""
     contract = runtime.contract
-    if contract.robot != task.robot:
+    robot_name = load_robot(task.robot).name
+    if contract.robot != robot_name:
         raise ConfigError(f"the bundle drives '{contract.robot}', the task's robot is "
-                          f"'{task.robot}'")
+                          f"'{robot_name}'")
     if type(task) is not task_spec(contract.task).config_cls:
         raise ConfigError(f"the bundle's task is '{contract.task}', the target config "
                           f'configures a {type(task).__name__}')
@@ -96,8 +100,9 @@ def run_episodes(runtime: PolicyRuntime, task: SimulatedTaskConfig, robot: Robot
     """Run the first episode of every environment of ``task`` on ``robot``.
 
     ``dynamics`` = (box, values (N, D)) gives environment i the values of row i.
-    Returns ``success`` and ``fell`` and the task's episode metrics (``speed_error`` [m/s] for
-    velocity tracking), arrays of shape (N,).
+    Returns ``success`` and ``fell``, the task's episode metrics (``speed_error`` [m/s] for
+    velocity tracking) and ``target_change_mean`` (mean joint-target change per control step
+    over the episode [rad], ``evaluation/smoothness.py``), arrays of shape (N,).
     """
     randomizer = FixedValues(*dynamics) if dynamics is not None else None
     env_cls = task_spec(runtime.contract.task).env_cls
@@ -107,9 +112,16 @@ def run_episodes(runtime: PolicyRuntime, task: SimulatedTaskConfig, robot: Robot
     outcome = {'success': np.zeros(num_envs, dtype=bool), 'fell': np.zeros(num_envs, dtype=bool),
                **{key: np.full(num_envs, np.nan) for key in keys}}
     finished = np.zeros(num_envs, dtype=bool)
+    change_sum, change_steps = np.zeros(num_envs), np.zeros(num_envs)
+    previous = None
     try:
         for _ in range(env.max_episode_length):
             actions = runtime.act(runtime.observe(env.observation_inputs(env.state)))
+            targets = joint_targets(runtime.contract, actions)
+            if previous is not None:
+                change_sum[~finished] += np.abs(targets - previous).mean(axis=1)[~finished]
+                change_steps[~finished] += 1
+            previous = targets
             _, _, _, _, info = env.step(actions)
             episodes = info['episodes']
             first = ~finished[episodes['env_ids']]
@@ -121,6 +133,7 @@ def run_episodes(runtime: PolicyRuntime, task: SimulatedTaskConfig, robot: Robot
                 break
     finally:
         env.backend.close()
+    outcome['target_change_mean'] = change_sum / np.maximum(change_steps, 1)
     return outcome
 
 
@@ -165,7 +178,9 @@ def evaluate_transfer(bundle: str, task: SimulatedTaskConfig, box: ParameterBox,
     bundle's robot and control period.
     """
     runtime = PolicyRuntime(bundle)
-    robot = simulation_robot(runtime.contract)
+    # The target task's robot (a registry name or a robot YAML, e.g. an impedance-matched
+    # description) with the contract's gains, limits and action mapping.
+    robot = runtime.contract.robot_for_simulation(load_robot(task.robot))
     report: dict = {'bundle': str(bundle), 'task': runtime.contract.task,
                     'robot': runtime.contract.robot, 'target': box.to_mapping(),
                     'config': dataclasses.asdict(config),

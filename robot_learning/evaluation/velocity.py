@@ -9,6 +9,11 @@ Metric names (JSON report, key ``metrics``):
 - ``yaw_rate_error``: mean |w_z - cmd_yaw| after warm-up [rad/s].
 - ``survival_rate``: fraction of episodes that reach the end without a fall.
 - ``episodes``: number of episodes run (one per environment).
+- ``target_change_mean``, ``target_change_p95`` [rad per step], ``target_change_nyquist_share``
+  and ``foot_slip`` [m/s] after warm-up (``evaluation/smoothness.py``), averaged over the
+  surviving environments; with a zero command also ``standing_height_drift`` [m],
+  ``standing_yaw_drift`` [rad] and ``standing_duration`` [s] (from warm-up to the end) and the
+  ``standing_*`` target-change metrics.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ import pathlib
 import numpy as np
 
 from robot_learning.evaluation.setup import EvaluationConfig, simulation_robot, simulation_setup
+from robot_learning.evaluation.smoothness import (foot_slip, standing_metrics,
+                                                  target_change_metrics)
+from robot_learning.policies.contract import joint_targets
 from robot_learning.policies.runtime import PolicyRuntime
 from robot_learning.rotations import quat_rotate_inverse
 from robot_learning.tasks.velocity_tracking import VelocityTaskConfig, VelocityTrackingEnv
@@ -44,11 +52,16 @@ def evaluate_velocity(bundle: str | pathlib.Path, config: EvaluationConfig) -> d
         errors, errors_all, speeds, yaw_errors = [], [], [], []
         command = np.asarray(config.command)
         state = env.state
+        record: dict[str, list[np.ndarray]] = {key: [] for key in (
+            'targets', 'base_pos', 'base_quat', 'contact_pos', 'contact_force')}
         for step in range(steps):
             actions = runtime.act(runtime.observe(env.observation_inputs(state)))
             _, _, terminated, _, _ = env.step(actions)
             alive &= ~terminated
             state = env.state
+            record['targets'].append(joint_targets(contract, actions))
+            for key in ('base_pos', 'base_quat', 'contact_pos', 'contact_force'):
+                record[key].append(getattr(state, key).copy())
             velocity = quat_rotate_inverse(state.base_quat, state.base_lin_vel)
             error = np.linalg.norm(velocity[:, :2] - command[:2], axis=1)
             errors_all.append(np.where(alive, error, np.nan))
@@ -65,11 +78,41 @@ def evaluate_velocity(bundle: str | pathlib.Path, config: EvaluationConfig) -> d
             'survival_rate': float(alive.mean()),
             'episodes': int(env.num_envs),
             'nonfinite_resets': int(env.nonfinite_resets),
+            **smoothness(record, alive, command, env.dt, warmup),
         }
     finally:
         env.backend.close()
     return {'bundle': str(bundle), 'robot': contract.robot, 'backend': setup.backend,
             'config': dataclasses.asdict(config), 'metrics': metrics}
+
+
+def smoothness(record: dict[str, list[np.ndarray]], alive: np.ndarray, command: np.ndarray,
+               dt: float, warmup: int) -> dict[str, float]:
+    """Smoothness metrics after warm-up, averaged over the surviving environments.
+
+    ``record`` holds per-step (N, ...) arrays of targets, base pose and contacts. With a zero
+    command the standing metrics (height and yaw drift after warm-up) are added.
+    """
+    # The last step ends the episode (time-out): its state is the next episode's reset state.
+    arrays = {key: np.stack(rows, axis=1)[:, warmup:-1] for key, rows in record.items()}
+    per_env = []
+    for env_id in np.flatnonzero(alive):
+        metrics = target_change_metrics(arrays['targets'][env_id])
+        metrics['foot_slip'] = foot_slip(arrays['contact_pos'][env_id],
+                                         arrays['contact_force'][env_id], dt)
+        if not np.any(command):
+            steps = arrays['targets'].shape[1]
+            metrics.update(standing_metrics(
+                np.arange(steps) * dt, np.zeros((steps, 3)), arrays['targets'][env_id],
+                arrays['base_pos'][env_id], arrays['base_quat'][env_id], settle_s=0.0))
+            metrics.pop('walking_target_change_mean')
+            metrics.pop('standing_to_walking_change_ratio')
+        per_env.append(metrics)
+    if not per_env:  # every environment fell: nothing to judge
+        return {key: float('nan') for key in ('target_change_mean', 'target_change_p95',
+                                               'target_change_nyquist_share', 'foot_slip')}
+    return {key: float(np.nanmean([metrics[key] for metrics in per_env]))
+            for key in per_env[0]}
 
 
 def _nanmean(rows: list[np.ndarray]) -> float:

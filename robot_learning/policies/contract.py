@@ -21,6 +21,7 @@ import pathlib
 import numpy as np
 import yaml
 
+from robot_learning.atomic_write import atomic_write_text
 from robot_learning.config import ConfigError, from_dict, load_yaml, to_dict
 from robot_learning.robots.spec import RobotSpec
 from robot_learning.tasks.actions import joint_position_targets
@@ -213,9 +214,8 @@ class PolicyContract:
 
 def save_contract(contract: PolicyContract, folder: pathlib.Path) -> pathlib.Path:
     """Write ``contract.yaml`` into ``folder``."""
-    path = folder / CONTRACT_FILE
-    path.write_text(yaml.safe_dump(to_dict(contract), sort_keys=False), encoding='utf-8')
-    return path
+    return atomic_write_text(folder / CONTRACT_FILE,
+                             yaml.safe_dump(to_dict(contract), sort_keys=False))
 
 
 def upgrade_hint(folder: str | pathlib.Path) -> str:

@@ -10,9 +10,6 @@ import io
 import logging
 import pathlib
 import platform
-import shutil
-import tempfile
-from typing import Iterator
 
 import numpy as np
 import onnx
@@ -20,6 +17,7 @@ import onnxruntime
 from tensordict import TensorDict
 import torch
 
+from robot_learning.atomic_write import atomic_folder
 from robot_learning.config import load_config, to_dict
 from robot_learning.motions.motion import load_motion
 from robot_learning.policies.contract import (MOTIONS_FOLDER, ONNX_FILE, PER_JOINT_FIELDS,
@@ -101,7 +99,7 @@ def export_bundle(run_dir: str | pathlib.Path, output: str | pathlib.Path,
     actor = runner.alg.get_policy()
     actor.eval()
 
-    with staged_folder(output) as staging:
+    with atomic_folder(output) as staging:
         with contextlib.redirect_stdout(io.StringIO()):
             runner.export_policy_to_onnx(str(staging), ONNX_FILE)
             runner.export_policy_to_jit(str(staging), TORCHSCRIPT_FILE)
@@ -123,25 +121,6 @@ def export_bundle(run_dir: str | pathlib.Path, output: str | pathlib.Path,
         contract.validate()
         save_contract(contract, staging)
     return output
-
-
-@contextlib.contextmanager
-def staged_folder(output: pathlib.Path) -> Iterator[pathlib.Path]:
-    """Yield an empty folder beside ``output`` that replaces ``output`` when the block succeeds.
-
-    An exception (or a kill) inside the block leaves ``output`` as it was: never half written.
-    """
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(dir=output.parent, prefix=f'.{output.name}.'))
-    try:
-        yield staging
-        staging.chmod(0o755)
-        if output.exists():
-            shutil.rmtree(output)
-        staging.rename(output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def export_record(onnx_max_abs_error: float) -> dict:

@@ -14,11 +14,12 @@ import dataclasses
 import pathlib
 import shutil
 
+from robot_learning.atomic_write import atomic_folder
 from robot_learning.config import ConfigError, from_dict, load_yaml
 from robot_learning.policies.contract import (CONTRACT_FILE, CONTRACT_VERSION, ONNX_FILE,
                                               PER_JOINT_FIELDS, PolicyContract, save_contract,
                                               TORCHSCRIPT_FILE)
-from robot_learning.policies.export import copy_motions, staged_folder
+from robot_learning.policies.export import copy_motions
 from robot_learning.robots.registry import load_robot
 from robot_learning.tasks.registry import task_spec
 
@@ -77,7 +78,7 @@ def upgrade_bundle(old: str | pathlib.Path, new: str | pathlib.Path,
     provenance = {**contract.provenance,
                   'upgraded': {'from_version': 1, 'command': command,
                                'limits_from_robot': robot.name}}
-    with staged_folder(new) as staging:
+    with atomic_folder(new) as staging:
         for name in (ONNX_FILE, TORCHSCRIPT_FILE):
             shutil.copy2(old / name, staging / name)
         motions = copy_motions(contract.motions, robot, staging) if contract.motions else ()

@@ -13,6 +13,7 @@ import numpy as np
 from robot_learning.config import ConfigError, from_dict
 from robot_learning.paths import resolve_asset
 from robot_learning.robots.urdf_info import read_urdf, UrdfInfo
+from robot_learning.robots.xacro_urdf import expand_xacro, is_xacro
 
 RobotClass = Literal['quadruped', 'humanoid', 'arm']
 
@@ -32,7 +33,8 @@ class RobotConfig:
     robot_class: str
     """'quadruped', 'humanoid' or 'arm'."""
     urdf: str
-    """URDF path: relative to the package share folder, absolute, or 'pybullet_data:<rel>'."""
+    """URDF path: relative to the package share folder, absolute, or 'pybullet_data:<rel>'; a
+    ``.xacro`` file (``robot.urdf.xacro``) is expanded with xacro first."""
     joint_names: tuple[str, ...]
     """Actuated joints in policy/action order."""
     default_joint_pos: Any
@@ -63,6 +65,10 @@ class RobotConfig:
     """Override of the URDF velocity limits [rad/s]."""
     effort_limit: Any = None
     """Override of the URDF effort limits [N·m]."""
+    balance_inertia: bool = False
+    """Let MuJoCo repair link inertias that break the triangle inequality (A + B >= C): its
+    compiler option ``balanceinertia``. Some third-party URDFs (e.g. pybullet_data's Mini
+    Cheetah) need it; PyBullet loads such inertias as they are."""
     description: str = ''
     """One line for humans."""
 
@@ -106,6 +112,8 @@ class RobotSpec:
     total_mass: float
     """[kg], from the URDF."""
     description: str = ''
+    balance_inertia: bool = False
+    """MuJoCo's ``balanceinertia`` compiler option (see RobotConfig.balance_inertia)."""
 
     @property
     def num_joints(self) -> int:
@@ -157,7 +165,10 @@ def build_spec(config: RobotConfig) -> RobotSpec:
     if config.robot_class not in ('quadruped', 'humanoid', 'arm'):
         raise ConfigError(f"robot '{config.name}': robot_class '{config.robot_class}' is not one "
                           'of quadruped, humanoid, arm')
-    info: UrdfInfo = read_urdf(resolve_asset(config.urdf))
+    urdf = resolve_asset(config.urdf)
+    if is_xacro(urdf):
+        urdf = expand_xacro(urdf)
+    info: UrdfInfo = read_urdf(urdf)
     names = tuple(config.joint_names)
     if len(set(names)) != len(names):
         raise ConfigError(f"robot '{config.name}': joint_names has duplicates")
@@ -191,7 +202,8 @@ def build_spec(config: RobotConfig) -> RobotSpec:
         effort_limit=limit(config.effort_limit, 'effort', 'effort_limit'),
         init_base_height=config.init_base_height, contact_bodies=tuple(config.contact_bodies),
         contact_radius=config.contact_radius, total_mass=info.total_mass,
-        description=config.description)
+        description=config.description, balance_inertia=config.balance_inertia)
+    _check_limits(spec, config)
     outside = [name for name, q, lo, hi in zip(names, spec.default_joint_pos,
                                                spec.position_lower, spec.position_upper)
                if not lo <= q <= hi]
@@ -199,6 +211,39 @@ def build_spec(config: RobotConfig) -> RobotSpec:
         raise ConfigError(f"robot '{config.name}': default_joint_pos outside the joint limits "
                           f"for {', '.join(outside)}")
     return spec
+
+
+def _check_limits(spec: RobotSpec, config: RobotConfig) -> None:
+    """Refuse joint limits that a simulator or a policy cannot use, naming the joints.
+
+    Continuous URDF joints have no position limits, and URDFs often leave out (or zero) the
+    velocity and effort limits; the YAML's overrides must then give finite values. Infinite
+    limits would otherwise pass silently into the tasks (``(lower + upper) / 2`` is NaN).
+
+    Raises:
+        ConfigError: a non-finite or empty position range, or a velocity or effort limit that
+            is not a finite number > 0.
+    """
+    names = np.asarray(spec.joint_names)
+    where = f"robot '{spec.name}' ({config.urdf})"
+    unbounded = ~(np.isfinite(spec.position_lower) & np.isfinite(spec.position_upper))
+    if unbounded.any():
+        raise ConfigError(
+            f"{where}: joints {', '.join(names[unbounded])} have no finite position limits "
+            '(continuous joints in the URDF); give position_lower and position_upper in the '
+            'robot YAML, e.g. position_lower: {hip: -0.8, thigh: -1.0, knee: -2.6}')
+    empty = spec.position_lower >= spec.position_upper
+    if empty.any():
+        raise ConfigError(f"{where}: position_lower >= position_upper for joints "
+                          f"{', '.join(names[empty])}")
+    for key, values in (('velocity_limit', spec.velocity_limit),
+                        ('effort_limit', spec.effort_limit)):
+        bad = ~(np.isfinite(values) & (values > 0.0))
+        if bad.any():
+            raise ConfigError(
+                f"{where}: joints {', '.join(names[bad])} have no finite {key} > 0 (the URDF's "
+                f'<limit> gives none, zero or infinity); give {key} in the robot YAML '
+                f'(a number, a list, or a {{regex: number}} mapping)')
 
 
 def spec_from_dict(data: dict, where: str = '') -> RobotSpec:

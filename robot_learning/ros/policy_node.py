@@ -164,6 +164,9 @@ class PolicyNode(LifecycleNode):
         self.latencies: collections.deque[float] = collections.deque(
             maxlen=max(1, int(self._param('latency_buffer'))))
         """Latest per-cycle latencies [s]: newest required input received -> command published."""
+        self.compute_times: collections.deque[float] = collections.deque(
+            maxlen=self.latencies.maxlen)
+        """Latest per-cycle compute times [s]: cycle start (inputs read) -> command published."""
         self.period_errors: collections.deque[float] = collections.deque(
             maxlen=self.latencies.maxlen)
         """Timer mode: latest (interval between two control cycles - period) [s]."""
@@ -234,11 +237,11 @@ class PolicyNode(LifecycleNode):
 
     def period_summary(self) -> dict[str, float]:
         """Timer mode: p50, p99 and max of |period error| [s] (empty dict without any)."""
-        if not self.period_errors:
-            return {}
-        values = np.abs(np.asarray(self.period_errors))
-        return {'p50': float(np.percentile(values, 50)), 'p99': float(np.percentile(values, 99)),
-                'max': float(values.max())}
+        return _percentiles(np.abs(np.asarray(self.period_errors)))
+
+    def compute_summary(self) -> dict[str, float]:
+        """p50, p99 and max of the per-cycle compute times [s] (empty dict without any)."""
+        return _percentiles(np.asarray(self.compute_times))
 
     def latency_summary(self) -> dict[str, float]:
         """Last, mean, p99 and max of the buffered latencies [s] (empty dict without any)."""
@@ -571,7 +574,8 @@ class PolicyNode(LifecycleNode):
                 self._publish_status_on_change()
                 return
         previous = safety.state
-        inputs = self._safety_inputs(time.perf_counter())
+        start = time.perf_counter()
+        inputs = self._safety_inputs(start)
         policy_target = action = None
         # Infer whenever running; step() below checks the inputs, the observation and the
         # action once, and an inference on faulty inputs is never published.
@@ -592,6 +596,7 @@ class PolicyNode(LifecycleNode):
             self._motion_steps += 1
         if targets is not None:
             self._publish_command(targets)
+            self.compute_times.append(time.perf_counter() - start)
         self._log_transition(previous)
         self._publish_status_on_change()
 
@@ -694,12 +699,22 @@ class PolicyNode(LifecycleNode):
                        for key, value in self.latency_summary().items()})
         values.update({f'period_error_{key}_s': f'{value:.6f}'
                        for key, value in self.period_summary().items()})
+        values.update({f'compute_{key}_s': f'{value:.6f}'
+                       for key, value in self.compute_summary().items()})
         if self.mode == 'timer':
             values['missed_periods'] = str(self.missed_periods)
         status.values = [KeyValue(key=key, value=value) for key, value in values.items()]
         message = DiagnosticArray(status=[status])
         message.header.stamp = self.get_clock().now().to_msg()
         return message
+
+
+def _percentiles(values: np.ndarray) -> dict[str, float]:
+    """p50, p99 and max of ``values`` (empty dict when there are none)."""
+    if not values.size:
+        return {}
+    return {'p50': float(np.percentile(values, 50)), 'p99': float(np.percentile(values, 99)),
+            'max': float(values.max())}
 
 
 def _create(context) -> PolicyNode:

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import mujoco
 import numpy as np
 
+from robot_learning.config import ConfigError
 from robot_learning.robots.spec import RobotSpec
 from robot_learning.sim.actuation import add_sensor_noise
 from robot_learning.sim.base import SimConfig, SimState, SimulationError
@@ -64,6 +66,7 @@ def build_model_spec(robot: RobotSpec, config: SimConfig) -> mujoco.MjSpec:
         raise SimulationError(f'MuJoCo cannot load {robot.urdf_path}: {error}') from error
     spec.compiler.fusestatic = False  # keep feet and tool links as bodies for sensing
     spec.compiler.discardvisual = True
+    spec.compiler.balanceinertia = robot.balance_inertia
     spec.option.timestep = config.sim_dt
     spec.option.integrator = _choice(INTEGRATORS, config.integrator, 'integrator')
     spec.option.iterations = config.solver_iterations
@@ -136,8 +139,33 @@ def compile_model(robot: RobotSpec, config: SimConfig) -> tuple[mujoco.MjModel, 
     try:
         model = spec.compile()
     except Exception as error:
-        raise SimulationError(f'MuJoCo cannot compile {robot.urdf_path}: {error}') from error
+        raise compile_error(robot, error) from error
     return model, _layout(model, robot)
+
+
+def compile_error(robot: RobotSpec, error: Exception) -> Exception:
+    """Turn MuJoCo's compiler message into an error that names the robot, the body and the fix.
+
+    Inertias that break the triangle inequality are a property of the robot's URDF, fixed in its
+    YAML (``balance_inertia: true``), so they come back as a ConfigError; anything else as a
+    SimulationError with MuJoCo's message.
+    """
+    message = str(error).strip()
+    element = re.search(r"Element name '([^']*)'", message)
+    body = f" (body '{element.group(1)}')" if element else ''
+    first_line = message.splitlines()[0] if message else type(error).__name__
+    if 'balanceinertia' in message and not robot.balance_inertia:
+        return ConfigError(
+            f"robot '{robot.name}': MuJoCo refuses the inertia of a link{body} of "
+            f'{robot.urdf_path}: {first_line.removeprefix("Error: ")}. Add '
+            "'balance_inertia: true' to the robot YAML to let MuJoCo repair it")
+    if 'mjMINVAL' in message:
+        return ConfigError(
+            f"robot '{robot.name}': a moving link{body} of {robot.urdf_path} has (near) zero "
+            'mass or inertia, which MuJoCo refuses; give it an <inertial> in the URDF, or use '
+            'a variant of the URDF whose links all have mass')
+    return SimulationError(f"MuJoCo cannot compile robot '{robot.name}' ({robot.urdf_path}): "
+                           f'{message}')
 
 
 def _layout(model: mujoco.MjModel, robot: RobotSpec) -> ModelLayout:

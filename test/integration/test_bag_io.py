@@ -333,12 +333,15 @@ def _run_cli(argv: list[str]) -> int:
 
 def _save_contract(folder: pathlib.Path) -> pathlib.Path:
     terms = (ObservationTerm('joint_pos_rel'), ObservationTerm('joint_vel'))
+    count = len(JOINTS)
     contract = PolicyContract(
-        robot='quadruped', robot_class='quadruped', joint_names=JOINTS, observations=terms,
-        observation_dim=2 * len(JOINTS), clip_observations=100.0,
-        action_scale=(0.25,) * len(JOINTS), default_joint_pos=(0.0,) * len(JOINTS),
-        clip_actions=100.0, kp=(20.0,) * len(JOINTS), kd=(0.5,) * len(JOINTS),
-        effort_limit=(30.0,) * len(JOINTS), control_dt=DT, sim_dt=0.005)
+        task='velocity_tracking', robot='quadruped', robot_class='quadruped',
+        floating_base=True, joint_names=JOINTS, observations=terms,
+        observation_dim=2 * count, clip_observations=100.0, action_scale=(0.25,) * count,
+        default_joint_pos=(0.0,) * count, position_lower=(-3.0,) * count,
+        position_upper=(3.0,) * count, velocity_limit=(20.0,) * count, clip_actions=100.0,
+        kp=(20.0,) * count, kd=(0.5,) * count, effort_limit=(30.0,) * count, control_dt=DT,
+        sim_dt=0.005)
     folder.mkdir()
     return save_contract(contract, folder)
 

@@ -95,9 +95,10 @@ def test_shipped_policy_transfers_over_a_narrow_box_and_to_pybullet(tmp_path):
 
 
 def test_bundle_of_a_matched_robot_description_runs_on_the_reality_robot(tmp_path):
-    # An impedance-matched policy names its robot by a YAML path (same robot, other actuator
-    # values); on a reality it must run on the reality's robot and drivers, so its results
-    # equal those of the same network under the registry robot's name.
+    # An impedance-matched policy is trained on a robot YAML (same robot, other actuator
+    # values, here the gains), and its contract carries them; on a reality it must run on the
+    # reality's robot and drivers, so its results equal those of the same network with the
+    # registry robot's contract.
     robot = yaml.safe_load((share_dir() / 'config/robots/quadruped.yaml').read_text())
     robot.update(kp=1000.0, urdf=str(share_dir() / 'urdf' / 'quadruped.urdf'))
     robot_yaml = tmp_path / 'matched_robot.yaml'
@@ -105,7 +106,7 @@ def test_bundle_of_a_matched_robot_description_runs_on_the_reality_robot(tmp_pat
     bundle = tmp_path / 'matched_bundle'
     shutil.copytree(SHIPPED, bundle)
     contract = yaml.safe_load((bundle / 'contract.yaml').read_text())
-    contract['robot'] = str(robot_yaml)
+    contract['kp'] = [1000.0] * len(contract['joint_names'])
     (bundle / 'contract.yaml').write_text(yaml.safe_dump(contract, sort_keys=False))
     transfer = TransferConfig(episodes=0, realities=('quadruped_mujoco_payload',),
                               reality_episodes=2)
@@ -130,7 +131,8 @@ def test_evaluate_cli_writes_report_and_plots_and_refuses_bad_input(tmp_path, ca
                  '--output', str(output)]) == 0
     report = json.loads((output / 'report.json').read_text())
     assert set(report['metrics']) == {'global_success_rate', 'global_speed_error',
-                                      'global_fall_rate', 'heatmap_success_rate'}
+                                      'global_fall_rate', 'global_target_change_mean',
+                                      'heatmap_success_rate'}
     assert (output / 'heatmap.png').stat().st_size > 0
     assert (output / 'training.png').stat().st_size > 0
     assert main(['evaluate', SHIPPED, '--reality', 'quadruped_pybullet_nominal',

@@ -105,7 +105,7 @@ def test_the_training_config_builds_a_motion_task():
     assert dataclasses.replace(config, max_iterations=3).task is config.task
     assert TrainConfig(task_type='motion_tracking').task == MotionTaskConfig()
     from robot_learning.config import ConfigError
-    with pytest.raises(ConfigError, match="task_type 'dance' is not a task"):
+    with pytest.raises(ConfigError, match="task_type: 'dance' is not a registered task"):
         load_config(TrainConfig, None, ['task_type=dance'])
     with pytest.raises(ConfigError, match='unknown config key.*task.commands'):
         load_config(TrainConfig, 'config/train/humanoid_motion.yaml', ['task.commands.x=1'])

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import onnxruntime
 import torch
+import yaml
 
 from robot_learning.evaluation.bundle import evaluate_bundle
 from robot_learning.evaluation.setup import EvaluationConfig
@@ -44,3 +47,20 @@ def test_the_shipped_policy_walks_forward_in_mujoco():
     assert metrics['survival_rate'] == 1.0
     assert abs(metrics['forward_speed'] - 0.5) < 0.15
     assert metrics['lin_vel_error'] < 0.2
+
+
+def test_evaluation_runs_the_contracts_action_mapping(tmp_path):
+    """A contract with the wrong action scale evaluates as wrong (the robot YAML's is right)."""
+    bundle = shutil.copytree(BUNDLE, tmp_path / 'bundle')
+    contract = yaml.safe_load((bundle / 'contract.yaml').read_text())
+    contract['action_scale'] = [1.0] * len(contract['joint_names'])
+    (bundle / 'contract.yaml').write_text(yaml.safe_dump(contract, sort_keys=False))
+    config = EvaluationConfig(num_envs=2, episode_length_s=4.0)
+    right = evaluate_bundle(BUNDLE, config)['metrics']
+    wrong = evaluate_bundle(bundle, config)['metrics']
+    # Four times the trained action scale: the gait breaks (falls, or big tracking error and
+    # violent targets).
+    assert right['survival_rate'] == 1.0
+    assert wrong['survival_rate'] < 1.0 or (
+        wrong['lin_vel_error'] > 2 * right['lin_vel_error']
+        and wrong['target_change_mean'] > 2 * right['target_change_mean'])

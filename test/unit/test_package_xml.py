@@ -5,7 +5,8 @@ Every top-level module imported under ``robot_learning/`` (found with ``ast``, a
 inside functions) that is neither the standard library nor this package must be
 
 - a ROS package named as an ``exec_depend`` (the module name is the package name), also in
-  setup.py as its pip wheel ``ros-<name>`` (how rclpy and the messages install here);
+  setup.py as its pip wheel ``ros-<name>`` (how rclpy and the messages install here) or, for a
+  ROS package published on PyPI under its own name (xacro), as ``<name>``;
 - a Python package with a rosdep key (``ROSDEP_PYTHON``) named as an ``exec_depend``;
 - or a pip-only package (``PIP_ONLY``), named in package.xml's ``pip-only`` comment.
 
@@ -130,8 +131,11 @@ def test_every_python_dependency_is_a_setup_py_requirement():
             distribution = ROSDEP_PYTHON[module][1]
         elif module in PIP_ONLY:
             distribution = PIP_ONLY[module]
-        elif module in depends:  # a ROS package: installed here from its pip wheel
-            distribution = 'ros-' + module.replace('_', '-')
+        elif module in depends:  # a ROS package: its pip wheel ros-<name>, or <name> on PyPI
+            wheel = module.replace('_', '-')
+            if f'ros-{wheel}' not in requirements and wheel not in requirements:
+                missing.append(f'{module} (ros-{wheel} or {wheel})')
+            continue
         else:
             continue
         if distribution not in requirements:
