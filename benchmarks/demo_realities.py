@@ -46,7 +46,9 @@ def one_run(reality: str, folder: pathlib.Path, domain_id: int) -> dict:
     log = (folder / 'policy_node.log').read_text(encoding='utf-8')
     bridge = [line for line in (folder / 'sim_bridge.log').read_text().splitlines()
               if 'control steps' in line]
-    return {'metrics': report['metrics'], 'damping': 'damping:' in log,
+    damping = [line.split(']: ')[-1] for line in log.splitlines() if 'damping:' in line]
+    return {'metrics': report['metrics'], 'damping': bool(damping),
+            'damping_reason': damping[0] if damping else '',
             'bag_export_ok': report['bag_export']['ok'],
             'bridge_summary': bridge[-1].split(']: ')[-1] if bridge else '',
             'wall_s': time.monotonic() - start}
@@ -59,6 +61,7 @@ def main() -> None:
     parser.add_argument('--realities', nargs='+', default=quadrupeds, choices=quadrupeds)
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--domain-id', type=int, default=89)
+    parser.add_argument('--logs', default=None, help='keep each run folder under this one')
     parser.add_argument('--output',
                         default=str(ROOT / 'docs' / 'results' / 'demo_realities.json'))
     args = parser.parse_args()
@@ -68,14 +71,17 @@ def main() -> None:
         runs = []
         for index in range(args.runs):
             with tempfile.TemporaryDirectory() as tmp:
-                run = one_run(reality, pathlib.Path(tmp) / 'run', args.domain_id)
+                folder = pathlib.Path(args.logs or tmp) / f'{reality}_{index + 1}'
+                run = one_run(reality, folder, args.domain_id)
             runs.append(run)
             error = run.get('metrics', {}).get('lin_vel_error', np.nan)
             print(f'{reality} run {index + 1}: lin_vel_error {error:.3f} m/s, damping '
-                  f"{run.get('damping')}, {run['wall_s']:.0f} s{' ' + run.get('error', '')}",
+                  f"{run.get('damping_reason') or run.get('damping')}, {run['wall_s']:.0f} s"
+                  f"{' ' + run.get('error', '')}",
                   flush=True)
         errors = [run['metrics']['lin_vel_error'] for run in runs if 'metrics' in run]
         results['realities'][reality] = {
+            'command': ' '.join(['python', 'benchmarks/demo_realities.py', *sys.argv[1:]]),
             'runs': runs,
             'lin_vel_error_mean': float(np.mean(errors)) if errors else None,
             'lin_vel_error_max': float(np.max(errors)) if errors else None,
@@ -83,7 +89,6 @@ def main() -> None:
             'meets_goal': bool(len(errors) == len(runs) and max(errors) <= GOAL and not any(
                 run['damping'] for run in runs)),
         }
-    results['command'] = ' '.join(['python', 'benchmarks/demo_realities.py', *sys.argv[1:]])
     results['goal'] = f'lin_vel_error <= {GOAL} m/s, no damping'
     results['machine'] = {'cpus': os.cpu_count(), 'load_average_1min': os.getloadavg()[0]}
     output.parent.mkdir(parents=True, exist_ok=True)

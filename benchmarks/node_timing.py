@@ -179,10 +179,11 @@ def main() -> None:
     }
     latency, node = report['latency'], report['period_error_node']
     compute = report['compute_node']
+    nan = float('nan')
     print(f"latency p50 {latency['p50_ms']:.3f} ms p99 {latency['p99_ms']:.3f} ms max "
-          f"{latency['max_ms']:.3f} ms | compute p50 {compute.get('p50_ms', np.nan):.3f} ms p99 "
-          f"{compute.get('p99_ms', np.nan):.3f} ms | node period error p50 {node.get('p50_ms', np.nan):.3f}"
-          f" ms p99 {node.get('p99_ms', np.nan):.3f} ms, missed "
+          f"{latency['max_ms']:.3f} ms | compute p50 {compute.get('p50_ms', nan):.3f} ms p99 "
+          f"{compute.get('p99_ms', nan):.3f} ms | node period error p50 "
+          f"{node.get('p50_ms', nan):.3f} ms p99 {node.get('p99_ms', nan):.3f} ms, missed "
           f"{report['missed_periods_node']} | received period error p99 "
           f"{report['period_error_received']['p99_ms']:.3f} ms, missed "
           f"{report['missed_periods_received']} | state {report['state_at_end']}", flush=True)

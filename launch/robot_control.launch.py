@@ -8,9 +8,9 @@ First write the controller configuration that matches the bundle, then launch:
         controllers:=/abs/path/controllers.yaml robot_description:=/abs/path/robot.urdf
 
 ``robot_description`` is your robot's URDF (plain or xacro; it goes through ``xacro``) with a
-``<ros2_control>`` tag naming its hardware
-interface plugin and the command/state interfaces of the bundle's joints (the hardware's own
-PD gains are in the ``robot_learning_hardware`` block of the generated YAML). This starts
+``<ros2_control>`` tag naming its hardware interface plugin and the command/state interfaces of
+the bundle's joints (the hardware's own PD gains are in the ``robot_learning_hardware`` block of
+the generated YAML). This starts
 robot_state_publisher (which publishes /robot_description for controller_manager),
 ``controller_manager/ros2_control_node`` with the generated YAML, the joint_state_broadcaster
 spawner, the policy controller's spawner once the broadcaster is up, and the policy node on its

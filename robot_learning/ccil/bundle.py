@@ -26,7 +26,7 @@ from robot_learning.config import ConfigError
 from robot_learning.policies.contract import (ONNX_FILE, PolicyContract, save_contract,
                                               TORCHSCRIPT_FILE)
 from robot_learning.policies.export import (check_onnx_output, export_record,
-                                            inline_onnx_weights)
+                                            inline_onnx_weights, ONNX_DYNAMIC_AXES)
 
 
 def export_bc_bundle(policy: BCPolicy, contract: PolicyContract, output: str | pathlib.Path,
@@ -52,7 +52,8 @@ def export_bc_bundle(policy: BCPolicy, contract: PolicyContract, output: str | p
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter('ignore')
             torch.onnx.export(policy, (example,), str(staging / ONNX_FILE),
-                              input_names=['obs'], output_names=['actions'], dynamo=False)
+                              input_names=['obs'], output_names=['actions'], dynamo=False,
+                              dynamic_axes=ONNX_DYNAMIC_AXES)
             torch.jit.script(policy).save(str(staging / TORCHSCRIPT_FILE))
         inline_onnx_weights(staging / ONNX_FILE)
         max_error = check_onnx_matches_policy(staging / ONNX_FILE, policy)

@@ -94,20 +94,35 @@ def parse_assignments(items: list[str]) -> dict[str, float]:
 def run_evaluate(args: argparse.Namespace) -> int:
     """``robot-learning evaluate``."""
     if args.target or args.heatmap or args.reality or args.training_runs:
+        if args.video:
+            raise ValueError('--video renders the plain evaluation; drop it for a transfer '
+                             'evaluation (--target, --heatmap, --reality, --training-runs)')
         return run_transfer_evaluation(args)
+    from robot_learning.cli.play_commands import prepare_video, print_video
     from robot_learning.evaluation.bundle import evaluate_bundle
     from robot_learning.evaluation.setup import EvaluationConfig, write_report
+    from robot_learning.policies.contract import load_contract
+    from robot_learning.sim.rendering import StateRecorder
     config = EvaluationConfig(
         backend=args.backend, num_envs=args.num_envs, episode_length_s=args.episode_length,
         command=tuple(args.velocity_command), dynamics=parse_assignments(args.dynamics),
         seed=args.seed)
-    report = evaluate_bundle(args.bundle, config)
+    recorder = None
+    if args.video:
+        video = prepare_video(args)
+        recorder = StateRecorder(load_contract(args.bundle).control_dt)
+    report = evaluate_bundle(args.bundle, config, observer=recorder)
     title = f"{args.bundle} ({report['task']}) on {report['backend']}"
     if report['task'] == 'velocity_tracking':
         title += f', command {tuple(args.velocity_command)}'
     print_metrics(title, report['metrics'])
     if args.report:
         CONSOLE.print(f'report: {write_report(report, args.report)}')
+    if recorder is not None:
+        from robot_learning.evaluation.setup import simulation_robot
+        from robot_learning.sim.rendering import render_states
+        robot = simulation_robot(load_contract(args.bundle))
+        print_video(render_states(recorder.states(), robot, args.video, video))
     return 0
 
 
@@ -159,6 +174,10 @@ def run_demo(args: argparse.Namespace) -> int:
         raise FileExistsError(f'{output} holds an earlier run; pass another --output')
     bundle = pathlib.Path(args.bundle) if args.bundle else (
         share_dir() / 'policies' / 'quadruped_flat')
+    video = None
+    if args.video:
+        from robot_learning.cli.play_commands import prepare_video
+        video = prepare_video(args)
     CONSOLE.print(f'sim-to-sim: policy node ({bundle}) -> DDS -> sim bridge ({args.reality}), '
                   f'recorder -> {output / "bag"}')
     report = run_sim_to_sim(SimToSimConfig(bundle=str(bundle), reality=args.reality,
@@ -166,4 +185,12 @@ def run_demo(args: argparse.Namespace) -> int:
     print_metrics(f'tracking on {args.reality} over DDS', report['metrics'])
     CONSOLE.print(f"report: {output / 'report.json'}; plot: {report['plot']}; "
                   f"bag: {report['bag']}")
+    if video is not None:
+        from robot_learning.cli.play_commands import print_video
+        from robot_learning.data.trajectory import load_trajectory
+        from robot_learning.robots.registry import load_robot
+        from robot_learning.sim.rendering import render_trajectory
+        trajectory = load_trajectory(output / 'trajectory.npz')
+        print_video(render_trajectory(trajectory, load_robot(trajectory.robot), args.video,
+                                      video))
     return 0

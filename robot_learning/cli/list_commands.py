@@ -12,6 +12,7 @@ import pathlib
 from typing import Callable
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from robot_learning.config import ConfigError
@@ -30,6 +31,13 @@ def add_list_parser(subparsers) -> None:
     parser.set_defaults(handler='robot_learning.cli.list_commands:run_list')
 
 
+def _columns(table: Table, *names: str) -> None:
+    """Add columns to ``table``; a name starting with '>' is right-aligned (numbers)."""
+    for name in names:
+        table.add_column(escape(name.removeprefix('>')),
+                         justify='right' if name.startswith('>') else 'left')
+
+
 def run_list(args: argparse.Namespace) -> int:
     """``robot-learning list WHAT``."""
     CONSOLE.print(LISTERS[args.what]())
@@ -40,16 +48,15 @@ def robots_table() -> Table:
     """Every robot YAML of config/robots/ with its class, joint count and mass."""
     from robot_learning.robots.registry import available_robots, load_robot
     table = Table(title='robots (robot-learning robot check NAME for details)')
-    for column in ('name', 'class', 'joints', 'mass [kg]', 'description'):
-        table.add_column(column, justify='right' if column in ('joints', 'mass [kg]') else 'left')
+    _columns(table, 'name', 'class', '>joints', '>mass [kg]', 'description')
     for name in available_robots():
         try:
             spec = load_robot(name)
         except (ConfigError, ValueError) as error:
-            table.add_row(name, '', '', '', f'[red]error: {error}')
+            table.add_row(name, '', '', '', f'[red]error: {escape(str(error))}')
             continue
         table.add_row(name, spec.robot_class, str(spec.num_joints), f'{spec.total_mass:.2f}',
-                      spec.description)
+                      escape(spec.description))
     return table
 
 
@@ -58,12 +65,11 @@ def tasks_table() -> Table:
     import robot_learning.delta_action.env  # noqa: F401  (registers the delta_action task)
     from robot_learning.tasks.registry import TASKS
     table = Table(title='tasks (task_type of a training YAML)')
-    for column in ('name', 'deployable', 'operator input', 'description'):
-        table.add_column(column)
+    _columns(table, 'name', 'deployable', 'operator input', 'description')
     for name in sorted(TASKS):
         spec = TASKS[name]
         table.add_row(name, 'yes' if spec.deployable else 'no', spec.operator_input,
-                      spec.description)
+                      escape(spec.description))
     return table
 
 
@@ -71,15 +77,14 @@ def realities_table() -> Table:
     """Every reality of config/reality/ with its robot, backend and description."""
     from robot_learning.sim.reality import available_realities, load_reality
     table = Table(title='realities (sim-to-sim "real robots": evaluate --reality, demo)')
-    for column in ('name', 'robot', 'backend', 'description'):
-        table.add_column(column)
+    _columns(table, 'name', 'robot', 'backend', 'description')
     for name in available_realities():
         try:
             reality = load_reality(name)
         except (ConfigError, ValueError) as error:
-            table.add_row(name, '', '', f'[red]error: {error}')
+            table.add_row(name, '', '', f'[red]error: {escape(str(error))}')
             continue
-        table.add_row(name, reality.robot, reality.backend, reality.description)
+        table.add_row(name, reality.robot, reality.backend, escape(reality.description))
     return table
 
 
@@ -93,13 +98,13 @@ def bundles_table() -> Table:
     """Every shipped policy bundle with its task, robot and control rate."""
     from robot_learning.policies.contract import load_contract
     table = Table(title='policy bundles (policies/)')
-    for column in ('bundle', 'task', 'robot', 'joints', 'rate [Hz]', 'path'):
-        table.add_column(column, justify='right' if column in ('joints', 'rate [Hz]') else 'left')
+    _columns(table, 'bundle', 'task', 'robot', '>joints', '>rate [Hz]', 'path')
     for folder in bundle_folders():
         try:
             contract = load_contract(folder)
         except (ConfigError, ValueError) as error:
-            table.add_row(folder.name, f'[red]error: {error}', '', '', '', str(folder))
+            table.add_row(folder.name, f'[red]error: {escape(str(error))}', '', '', '',
+                          str(folder))
             continue
         table.add_row(folder.name, contract.task, contract.robot,
                       str(len(contract.joint_names)), f'{1.0 / contract.control_dt:.0f}',

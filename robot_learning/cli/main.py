@@ -86,6 +86,9 @@ def _add_evaluate(subparsers) -> None:
                           help='runs whose randomization history (entropy, success) to plot')
     transfer.add_argument('--output', default=None,
                           help='folder for report.json and the plots (transfer evaluation)')
+    from robot_learning.cli.play_commands import add_video_arguments
+    add_video_arguments(parser, 'render environment 0 of the evaluation to this file (.mp4, '
+                                '.gif or .png); not with --target')
     parser.set_defaults(handler='robot_learning.cli.commands:run_evaluate')
 
 
@@ -99,6 +102,9 @@ def _add_demo(subparsers) -> None:
                         help='policy bundle (default: policies/quadruped_flat)')
     parser.add_argument('--output', default=None,
                         help='output folder (default: runs/demo-<date>-<time>)')
+    from robot_learning.cli.play_commands import add_video_arguments
+    add_video_arguments(parser, "render the recorded trajectory (the sim bridge's robot) to "
+                                'this file (.mp4, .gif or .png) after the run')
     parser.set_defaults(handler='robot_learning.cli.commands:run_demo')
 
 
@@ -121,6 +127,11 @@ def _add_node(subparsers) -> None:
     parser.add_argument('ros_args', nargs=argparse.REMAINDER,
                         help='arguments for the node (--ros-args -p name:=value ...)')
     parser.set_defaults(handler='robot_learning.cli.main:run_node')
+
+
+def _add_play(subparsers) -> None:
+    from robot_learning.cli.play_commands import add_play_parser
+    add_play_parser(subparsers)
 
 
 def _add_bag(subparsers) -> None:
@@ -181,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog='robot-learning', description='Sim-to-real robot learning toolkit.')
     parser.add_argument('--log-level', default='INFO')
     subparsers = parser.add_subparsers(dest='command', required=True)
-    for add in (_add_train, _add_export, _add_evaluate, _add_demo, _add_node, _add_bag,
+    for add in (_add_train, _add_export, _add_play, _add_evaluate, _add_demo, _add_node, _add_bag,
                 _add_search, _add_impedance, _add_motion, _add_delta, _add_ccil,
                 _add_bundle, _add_robot, _add_list):
         add(subparsers)

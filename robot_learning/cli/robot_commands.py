@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 HANDLERS = 'robot_learning.cli.robot_commands'
@@ -48,13 +49,13 @@ def run_check(args: argparse.Namespace) -> int:
     joints = Table(title=f'{spec.num_joints} actuated joints (policy order)')
     for column in ('joint', 'lower [rad]', 'upper [rad]', 'velocity [rad/s]', 'effort [N·m]',
                    'kp', 'kd', 'default [rad]'):
-        joints.add_column(column, justify='left' if column == 'joint' else 'right')
+        joints.add_column(escape(column), justify='left' if column == 'joint' else 'right')
     for i, name in enumerate(spec.joint_names):
         joints.add_row(name, *(f'{value:.3f}' for value in (
             spec.position_lower[i], spec.position_upper[i], spec.velocity_limit[i],
             spec.effort_limit[i], spec.kp[i], spec.kd[i], spec.default_joint_pos[i])))
     CONSOLE.print(joints)
-    masses = Table(title='link masses [kg]')
+    masses = Table(title=escape('link masses [kg]'))
     masses.add_column('link')
     for engine in report.engines:
         masses.add_column(engine.engine, justify='right')

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import yaml
 
+from robot_learning.atomic_write import atomic_write_text
 from robot_learning.config import ConfigError, load_config
 from robot_learning.delta_action.model import DeltaActionModel, DeltaActionTransform
 from robot_learning.provenance import write_training_provenance
@@ -105,7 +106,6 @@ def finetune(pretrained_run: str | pathlib.Path, output_run: str | pathlib.Path,
               'delta_model': str(delta_model) if delta_model else None,
               'delta_scale': model.delta_scale if model else None,
               'dynamics': dict(dynamics or {})}
-    (output_run / FINETUNE_FILE).write_text(yaml.safe_dump(record, sort_keys=False),
-                                            encoding='utf-8')
+    atomic_write_text(output_run / FINETUNE_FILE, yaml.safe_dump(record, sort_keys=False))
     runner.learn(iterations, init_at_random_ep_len=False)
     return output_run

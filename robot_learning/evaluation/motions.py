@@ -14,6 +14,7 @@ Metrics (per motion, then averaged over motions), over the tracked bodies of the
 from __future__ import annotations
 
 import pathlib
+from typing import Callable
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from robot_learning.evaluation.setup import EvaluationConfig, simulation_robot, 
 from robot_learning.motions.kinematics import BodyKinematics
 from robot_learning.motions.library import MotionLibrary
 from robot_learning.policies.runtime import PolicyRuntime
+from robot_learning.sim.base import SimState
 from robot_learning.tasks import tracking_rewards as TR
 from robot_learning.tasks.motion_tracking import MotionTaskConfig, MotionTrackingEnv
 
@@ -70,12 +72,14 @@ def rollout_metrics(library: MotionLibrary, kinematics: BodyKinematics, motion: 
                             reference.joint_pos)
 
 
-def evaluate_motions(bundle: str | pathlib.Path, config: EvaluationConfig) -> dict:
+def evaluate_motions(bundle: str | pathlib.Path, config: EvaluationConfig,
+                     observer: Callable[[SimState], None] | None = None) -> dict:
     """Play every motion once with the bundle (ONNX) in simulation; return the report.
 
     The motions are the bundle's own files (``config.motions`` selects some by name). Each
     motion runs from its first frame to its end without early termination; the 0.5 m rule is
-    applied afterwards to the whole rollout.
+    applied afterwards to the whole rollout. ``observer``, when given, is called with the
+    (batched) state of every control step, one environment per motion.
     """
     runtime = PolicyRuntime(bundle)
     contract = runtime.contract
@@ -100,6 +104,8 @@ def evaluate_motions(bundle: str | pathlib.Path, config: EvaluationConfig) -> di
         ('base_pos', (3,)), ('base_quat', (4,)), ('joint_pos', (env.num_actions,)))}
     for step in range(steps.max()):
         state = env.state
+        if observer is not None:
+            observer(state)
         records['base_pos'][step] = state.base_pos
         records['base_quat'][step] = state.base_quat
         records['joint_pos'][step] = state.joint_pos

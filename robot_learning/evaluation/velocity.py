@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+from typing import Callable
 
 import numpy as np
 
@@ -29,11 +30,17 @@ from robot_learning.evaluation.smoothness import (foot_slip, standing_metrics,
 from robot_learning.policies.contract import joint_targets
 from robot_learning.policies.runtime import PolicyRuntime
 from robot_learning.rotations import quat_rotate_inverse
+from robot_learning.sim.base import SimState
 from robot_learning.tasks.velocity_tracking import VelocityTaskConfig, VelocityTrackingEnv
 
 
-def evaluate_velocity(bundle: str | pathlib.Path, config: EvaluationConfig) -> dict:
-    """Run one episode per environment with the bundle's ONNX policy; return the report."""
+def evaluate_velocity(bundle: str | pathlib.Path, config: EvaluationConfig,
+                      observer: Callable[[SimState], None] | None = None) -> dict:
+    """Run one episode per environment with the bundle's ONNX policy; return the report.
+
+    ``observer``, when given, is called with the (batched) state after every control step,
+    e.g. to record a video of one environment.
+    """
     runtime = PolicyRuntime(bundle)
     contract = runtime.contract
     setup = simulation_setup(contract, config)
@@ -59,6 +66,8 @@ def evaluate_velocity(bundle: str | pathlib.Path, config: EvaluationConfig) -> d
             _, _, terminated, _, _ = env.step(actions)
             alive &= ~terminated
             state = env.state
+            if observer is not None:
+                observer(state)
             record['targets'].append(joint_targets(contract, actions))
             for key in ('base_pos', 'base_quat', 'contact_pos', 'contact_force'):
                 record[key].append(getattr(state, key).copy())
@@ -110,7 +119,7 @@ def smoothness(record: dict[str, list[np.ndarray]], alive: np.ndarray, command: 
         per_env.append(metrics)
     if not per_env:  # every environment fell: nothing to judge
         return {key: float('nan') for key in ('target_change_mean', 'target_change_p95',
-                                               'target_change_nyquist_share', 'foot_slip')}
+                                              'target_change_nyquist_share', 'foot_slip')}
     return {key: float(np.nanmean([metrics[key] for metrics in per_env]))
             for key in per_env[0]}
 

@@ -101,7 +101,7 @@ def export_bundle(run_dir: str | pathlib.Path, output: str | pathlib.Path,
 
     with atomic_folder(output) as staging:
         with contextlib.redirect_stdout(io.StringIO()):
-            runner.export_policy_to_onnx(str(staging), ONNX_FILE)
+            export_actor_onnx(actor, staging / ONNX_FILE)
             runner.export_policy_to_jit(str(staging), TORCHSCRIPT_FILE)
         inline_onnx_weights(staging / ONNX_FILE)
         max_error = check_onnx_matches_actor(staging / ONNX_FILE, actor,
@@ -133,6 +133,25 @@ def export_record(onnx_max_abs_error: float) -> dict:
     }
 
 
+ONNX_DYNAMIC_AXES = {'obs': {0: 'batch'}, 'actions': {0: 'batch'}}
+"""The exported graphs take any batch of observations (B, D) -> actions (B, A): one row on a
+robot, many for evaluation or a vectorized deployment (``dynamic_axes`` of the TorchScript-based
+exporter; the torch.export-based one takes ``dynamic_shapes``, see export_actor_onnx)."""
+
+
+def export_actor_onnx(actor: torch.nn.Module, path: pathlib.Path) -> None:
+    """Write rsl-rl's ONNX form of ``actor`` (normalizer included) with a dynamic batch size.
+
+    The same graph as ``OnPolicyRunner.export_policy_to_onnx``, whose export fixes the batch
+    size to its dummy input's (1).
+    """
+    model = actor.as_onnx(verbose=False).to('cpu').eval()
+    batch = torch.export.Dim('batch')
+    torch.onnx.export(model, model.get_dummy_inputs(), str(path), export_params=True,
+                      opset_version=18, input_names=model.input_names,
+                      output_names=model.output_names, dynamic_shapes=({0: batch},))
+
+
 def inline_onnx_weights(path: pathlib.Path) -> None:
     """Rewrite an ONNX file whose weights sit in a side file as one self-contained file."""
     model = onnx.load(str(path))  # also reads external data
@@ -153,15 +172,22 @@ def check_onnx_matches_actor(onnx_path: pathlib.Path, actor: torch.nn.Module,
 
 def check_onnx_output(onnx_path: pathlib.Path, observations: np.ndarray,
                       expected: np.ndarray) -> float:
-    """Run ``onnx_path`` on observations (S, D), one row at a time as a deployment does.
+    """Run ``onnx_path`` on observations (S, D): row by row and in one batch.
 
-    Returns the largest |onnx - expected| over the (S, A) actions; raises ExportError above
-    ONNX_TOLERANCE (relative to the largest action magnitude where that exceeds 1).
+    One row at a time is what a deployment does; the batch of S checks that the graph's batch
+    size is dynamic. Returns the largest |onnx - expected| over the (S, A) actions of both
+    runs; raises ExportError above ONNX_TOLERANCE (relative to the largest action magnitude
+    where that exceeds 1), or when the graph refuses a batch.
     """
     session = onnxruntime.InferenceSession(str(onnx_path), providers=['CPUExecutionProvider'])
-    actual = np.concatenate([session.run(None, {'obs': row[None].astype(np.float32)})[0]
-                             for row in observations])
-    max_error = float(np.max(np.abs(actual - expected)))
+    observations = np.asarray(observations, dtype=np.float32)
+    rows = np.concatenate([session.run(None, {'obs': row[None]})[0] for row in observations])
+    try:
+        batch = session.run(None, {'obs': observations})[0]
+    except Exception as error:  # onnxruntime's errors derive from Exception only
+        raise ExportError(f'{onnx_path}: the graph refuses a batch of {len(observations)} '
+                          f'observations (its batch size is not dynamic): {error}') from error
+    max_error = float(max(np.max(np.abs(rows - expected)), np.max(np.abs(batch - expected))))
     tolerance = ONNX_TOLERANCE * max(1.0, float(np.max(np.abs(expected))))
     if max_error > tolerance:
         raise ExportError(f'{onnx_path}: ONNX output differs from the torch policy by '

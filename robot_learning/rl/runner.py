@@ -17,15 +17,16 @@ import os
 import pathlib
 import pickle
 import re
-import tempfile
 from typing import Any
 
 from rsl_rl.runners import OnPolicyRunner
 import torch
 
+from robot_learning.atomic_write import atomic_open
+
 LOG = logging.getLogger(__name__)
 CHECKPOINT_PATTERN = re.compile(r'model_(\d+)\.pt$')
-TEMPORARY_PATTERN = '.model_*.pt.*.tmp'
+TEMPORARY_PATTERN = '.model_*.pt.*.tmp*'
 """Names of the temporary files ``atomic_torch_save`` writes before renaming them."""
 REQUIRED_KEYS = ('actor_state_dict', 'critic_state_dict', 'optimizer_state_dict', 'iter')
 """What every checkpoint written by ``TrainingRunner.save`` holds."""
@@ -46,28 +47,11 @@ class UnsafeCheckpointError(CheckpointError):
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
     """Write ``obj`` with torch.save so that a kill leaves either the old or the new file.
 
-    The data goes to a temporary file in the same folder, is flushed and fsynced, and then
-    replaces ``path`` with ``os.replace`` (atomic on POSIX); the folder is fsynced so that the
-    rename itself survives a power loss.
+    The data goes to a temporary file in the same folder, is fsynced and then replaces
+    ``path`` (``robot_learning.atomic_write``); the folder is fsynced too.
     """
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(handle, 'wb') as stream:
-            torch.save(obj, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    with atomic_open(path, 'wb') as stream:
+        torch.save(obj, stream)
 
 
 def remove_stale_temporaries(run_dir: str | os.PathLike) -> list[pathlib.Path]:

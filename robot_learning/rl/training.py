@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import yaml
 
+from robot_learning.atomic_write import atomic_write_text
 from robot_learning.config import to_dict
 from robot_learning.domain_randomization.registry import make_randomizer
 from robot_learning.domain_randomization.schedule import RandomizationSchedule
@@ -77,10 +78,7 @@ def make_runner(config: TrainConfig, log_dir: str | None, progress: Callable | N
 
 def write_run_config(config: TrainConfig, run_dir: pathlib.Path) -> None:
     """Write the resolved config (atomically) so ``export`` and ``--resume`` can rebuild it."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / f'.{CONFIG_FILE}.tmp'
-    tmp.write_text(yaml.safe_dump(to_dict(config), sort_keys=False), encoding='utf-8')
-    tmp.replace(run_dir / CONFIG_FILE)
+    atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(to_dict(config), sort_keys=False))
 
 
 def resume_checkpoint(run_dir: pathlib.Path) -> tuple[pathlib.Path, int]:

@@ -234,7 +234,7 @@ def _check_limits(spec: RobotSpec, config: RobotConfig) -> None:
             'robot YAML, e.g. position_lower: {hip: -0.8, thigh: -1.0, knee: -2.6}')
     empty = spec.position_lower >= spec.position_upper
     if empty.any():
-        raise ConfigError(f"{where}: position_lower >= position_upper for joints "
+        raise ConfigError(f'{where}: position_lower >= position_upper for joints '
                           f"{', '.join(names[empty])}")
     for key, values in (('velocity_limit', spec.velocity_limit),
                         ('effort_limit', spec.effort_limit)):

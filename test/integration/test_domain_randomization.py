@@ -47,10 +47,10 @@ def test_training_updates_the_distribution_and_resume_restores_it(tmp_path, meth
     assert saved['randomization']['env_steps'] == 3 * 128
     assert main([*args, 'max_iterations=4', '--resume']) == 0
     resumed = read_history(run_dir)
-    # rsl-rl resumes at the checkpoint's iteration number (it runs "iteration 2" again); the
-    # step counter continues from the checkpoint.
-    assert [row['iteration'] for row in resumed] == [0, 1, 2, 2, 3]
-    assert [row['env_steps'] for row in resumed] == [128, 256, 384, 512, 640]
+    # The resume starts at the iteration after the checkpoint's; the step counter continues
+    # from the checkpoint.
+    assert [row['iteration'] for row in resumed] == [0, 1, 2, 3]
+    assert [row['env_steps'] for row in resumed] == [128, 256, 384, 512]
     assert main(['export', str(run_dir), '--output', str(tmp_path / 'bundle')]) == 0
     if method == 'doraemon':
         # Success = no fall within 0.4 s: alpha = 0.01 is reached at once, and every update

@@ -30,12 +30,13 @@ DOMAIN_ID = 79
 STARTUP_TIMEOUT_S = 90.0
 """Wall-clock bound for the node to reach running: start-up of two processes, DDS discovery,
 soft start; generous because two CPU cores are shared with the simulator."""
+LOCKSTEP = {'lockstep': True, 'lockstep_timeout': LOCKSTEP_TIMEOUT_S}
+"""The bridge steps once per command, so how two CPU cores are shared changes nothing."""
 SHIPPED = {
-    'quadruped_flat': ({'reality': 'quadruped_mujoco_actuator'}, {}),
-    # The humanoid does not stand on its PD drives alone: the bridge waits for the policy's
-    # commands (lock-step) and the soft start is one period, as when motion clips are recorded.
-    'humanoid_motion': ({'reality': 'humanoid_mujoco_actuator', 'lockstep': True,
-                         'lockstep_timeout': LOCKSTEP_TIMEOUT_S},
+    'quadruped_flat': ({'reality': 'quadruped_mujoco_actuator', **LOCKSTEP}, {}),
+    # The humanoid does not stand on its PD drives alone: the soft start is one period, as when
+    # motion clips are recorded.
+    'humanoid_motion': ({'reality': 'humanoid_mujoco_actuator', **LOCKSTEP},
                         {'soft_start_duration': SOFT_START_S}),
 }
 """Shipped bundle -> (sim-bridge parameters, extra policy-node parameters)."""

@@ -81,7 +81,7 @@ def test_training_saves_one_checkpoint_per_interval_ending_at_max_iterations(tra
 
 
 def test_resume_starts_after_the_checkpoint_and_never_overwrites_it(run_copy):
-    stale = run_copy / '.model_7.pt.x1y2z3.tmp'  # what a save killed before its rename leaves
+    stale = run_copy / '.model_7.pt.x1y2z3.tmp.pt'  # what a save killed before its rename leaves
     stale.write_bytes(b'half a checkpoint')
     before = digests(run_copy)
     assert resume(run_copy, 5) == 0
@@ -215,5 +215,5 @@ def test_sigkill_during_training_then_resume_loses_at_most_one_save_interval(tmp
         name = f'model_{iteration}.pt'
         assert after[name] == before[name], f'the resume rewrote {name}'
     assert iterations(run_dir) == [*saved, newest + 2, newest + 3]
-    assert not list(run_dir.glob('.*.tmp'))
+    assert not list(run_dir.glob('.*.tmp*'))
     assert main(['export', str(run_dir), '--output', str(tmp_path / 'bundle')]) == 0

@@ -34,6 +34,7 @@ def _mujoco_model(spec: RobotSpec, fuse_static: bool = True) -> mujoco.MjModel:
     """Compile the robot's URDF; floating-base robots get a free joint on the base link."""
     model_spec = mujoco.MjSpec.from_file(str(spec.urdf_path))
     model_spec.compiler.fusestatic = fuse_static
+    model_spec.compiler.balanceinertia = spec.balance_inertia
     if spec.floating_base:
         model_spec.body(spec.base_link).add_freejoint()
     return model_spec.compile()
@@ -81,14 +82,15 @@ def _bullet_joints(body: int, client: int) -> dict[str, int]:
 @pytest.mark.parametrize('name', ROBOTS)
 def test_urdf_compiles_in_mujoco(name: str) -> None:
     spec = load_robot(name)
-    model = mujoco.MjSpec.from_file(str(spec.urdf_path)).compile()
+    model = _mujoco_model(spec)
     hinges = {model.joint(j).name for j in range(model.njnt)
               if model.jnt_type[j] == mujoco.mjtJoint.mjJNT_HINGE}
     urdf_joints = read_urdf(spec.urdf_path).movable_joints
     assert hinges == {joint.name for joint in urdf_joints}
     assert set(spec.joint_names) == hinges
     for joint in urdf_joints:
-        np.testing.assert_allclose(model.joint(joint.name).range, [joint.lower, joint.upper])
+        if joint.joint_type != 'continuous':  # MuJoCo: a continuous joint has no range
+            np.testing.assert_allclose(model.joint(joint.name).range, [joint.lower, joint.upper])
     unfused = _mujoco_model(spec, fuse_static=False)
     assert unfused.body_subtreemass[0] == pytest.approx(spec.total_mass)
     for body in (spec.base_link, *spec.contact_bodies):

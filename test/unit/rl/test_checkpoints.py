@@ -78,10 +78,11 @@ def test_checkpoints_are_ordered_by_iteration_not_by_name(tmp_path):
 def test_stale_temporaries_of_a_killed_save_are_removed_and_nothing_else(tmp_path):
     atomic_torch_save(checkpoint_dict(4), tmp_path / 'model_4.pt')
     assert [p.name for p in tmp_path.iterdir()] == ['model_4.pt']  # no temporary left
-    stale = tmp_path / '.model_6.pt.k2j3h4.tmp'
-    stale.write_bytes(b'half a checkpoint')
+    stale = [tmp_path / '.model_6.pt.k2j3h4.tmp', tmp_path / '.model_8.pt.q7w8e9.tmp.pt']
+    for path in stale:
+        path.write_bytes(b'half a checkpoint')
     (tmp_path / 'notes.tmp').write_text('keep')
-    assert remove_stale_temporaries(tmp_path) == [stale]
+    assert remove_stale_temporaries(tmp_path) == stale
     assert sorted(p.name for p in tmp_path.iterdir()) == ['model_4.pt', 'notes.tmp']
 
 
