@@ -25,6 +25,11 @@ $(STAMP): setup.py setup.cfg package.xml
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install torch==2.13.0
 	$(BIN)/python -m pip install -e '.[ros,dev]'
+	@# Videos (play, --video) render offscreen with EGL, else OSMesa: install OSMesa with apt
+	@# where neither is present (as root, or with password-less sudo).
+	/sbin/ldconfig -p | grep -qE 'lib(EGL_mesa|EGL_nvidia|OSMesa)\.so' || ! command -v apt-get >/dev/null \
+		|| $$([ "$$(id -u)" = 0 ] || echo sudo -n) sh -c 'apt-get update -qq && apt-get install \
+		-y -qq libosmesa6' || echo 'warning: libosmesa6 not installed; videos need EGL or OSMesa'
 	touch $@
 
 test: venv

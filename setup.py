@@ -110,6 +110,9 @@ setup(
         'scikit-learn>=1.4',
         'threadpoolctl',
         'xacro',  # robot descriptions written as .urdf.xacro
+        'imageio',  # videos of rollouts (play, --video): mp4 through imageio-ffmpeg, gif, png
+        'imageio-ffmpeg',
+        'pillow',  # GIFs with a shared palette
     ],
     extras_require={
         'ros': ros_requires,

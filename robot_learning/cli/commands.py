@@ -54,9 +54,15 @@ def run_train(args: argparse.Namespace) -> int:
     CONSOLE.print(f'training {config.task.robot} on {config.task.backend} with '
                   f'{config.task.num_envs} environments for {config.max_iterations} iterations '
                   f'-> {config.run_dir}')
-    with training_progress(config.max_iterations) as progress:
-        run_dir = train(config, resume=args.resume, progress=progress, verbose=args.verbose,
-                        command=args.command_line)
+    try:
+        with training_progress(config.max_iterations) as progress:
+            run_dir = train(config, resume=args.resume, progress=progress,
+                            verbose=args.verbose, command=args.command_line)
+    except KeyboardInterrupt:
+        # Checkpoints are written atomically: the newest one is whole, --resume goes on.
+        CONSOLE.print(f'interrupted: continue with the same command and --resume '
+                      f'(run_dir={config.run_dir})')
+        return 130
     CONSOLE.print(f'done: checkpoints and TensorBoard logs in {run_dir}')
     return 0
 

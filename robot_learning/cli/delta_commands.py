@@ -5,17 +5,31 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import re
 import time
+from typing import TYPE_CHECKING
 
 import yaml
 
 from robot_learning.atomic_write import atomic_write_text
 from robot_learning.config import load_config
 
+if TYPE_CHECKING:
+    from robot_learning.delta_action.clips import ClipSet
+    from robot_learning.delta_action.config import DeltaConfig
+    from robot_learning.policies.contract import PolicyContract
+    from robot_learning.robots.spec import RobotSpec
+
 FIT_METHODS = ('asap', 'sysid', 'delta_dynamics')
 SYSID_FILE = 'sysid.yaml'
 ASAP_DIR = 'asap'
 DYNAMICS_DIR = 'delta_dynamics'
+DEFAULT_CONFIG = 'config/delta/quadruped.yaml'
+OVERRIDE = re.compile(r'[A-Za-z_][A-Za-z0-9_.]*=')
+"""A positional argument of this form (and no such path) is a ``key.sub=value`` override."""
+RECORDINGS_HELP = ('rosbag2 folders recorded on the robot (the recorder node or ros2 bag '
+                   'record; MCAP or sqlite3) or trajectory .npz files (robot-learning bag '
+                   'export), and key.sub=value overrides of the delta YAML')
 
 
 def add_delta_parser(subparsers) -> None:
@@ -24,15 +38,16 @@ def add_delta_parser(subparsers) -> None:
         'delta', help='ASAP delta-action alignment: fit from recorded clips, fine-tune, evaluate')
     commands = parser.add_subparsers(dest='delta_command', required=True)
 
-    fit = commands.add_parser('fit', help='fit the delta-action model (PPO) and the baselines')
-    fit.add_argument('--config', default='config/delta/quadruped.yaml', help='delta YAML')
-    fit.add_argument('--clips', nargs='+', required=True,
-                     help='trajectory .npz files (robot-learning bag export) or rosbag2 folders')
+    fit = commands.add_parser(
+        'fit', help='fit the delta-action model (PPO) and the baselines from robot bags',
+        description='Each bag is checked (topics, joints, stamps), exported at the control '
+                    'period, split at gaps and cut into clips.')
+    fit.add_argument('recordings', nargs='*', metavar='BAG_OR_OVERRIDE', help=RECORDINGS_HELP)
+    _add_recording_options(fit)
     fit.add_argument('--output', required=True,
                      help='folder for asap/ (delta.pt, delta.yaml), sysid.yaml, '
                           'delta_dynamics/')
     fit.add_argument('--method', nargs='+', choices=FIT_METHODS, default=list(FIT_METHODS))
-    fit.add_argument('overrides', nargs='*', help='key.sub=value overrides of the delta YAML')
     fit.set_defaults(handler='robot_learning.cli.delta_commands:run_fit')
 
     tune = commands.add_parser('finetune', help='fine-tune a pre-trained policy with pi_delta '
@@ -50,24 +65,79 @@ def add_delta_parser(subparsers) -> None:
     tune.set_defaults(handler='robot_learning.cli.delta_commands:run_finetune')
 
     evaluate = commands.add_parser('evaluate', help='open-loop replay error on held-out clips')
-    evaluate.add_argument('--config', default='config/delta/quadruped.yaml')
-    evaluate.add_argument('--clips', nargs='+', required=True, help='held-out clips')
+    evaluate.add_argument('recordings', nargs='*', metavar='BAG_OR_OVERRIDE',
+                          help=f'held-out recordings: {RECORDINGS_HELP}')
+    _add_recording_options(evaluate)
     evaluate.add_argument('--models', required=True, help='the folder written by delta fit')
     evaluate.add_argument('--output', required=True, help='folder for report.json, plot')
     evaluate.add_argument('--max-clips', type=int, default=0, help='0: every spaced clip')
-    evaluate.add_argument('overrides', nargs='*')
     evaluate.set_defaults(handler='robot_learning.cli.delta_commands:run_evaluate')
 
 
-def _setup(args: argparse.Namespace):
+def _add_recording_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the commands that read recordings: config, contract, topics."""
+    parser.add_argument('--config', default=None,
+                        help='delta YAML (default: config/delta/<robot>.yaml of the --contract '
+                             f'robot, else {DEFAULT_CONFIG})')
+    parser.add_argument('--contract', default=None, metavar='BUNDLE',
+                        help='the policy bundle that ran on the robot (or its contract.yaml): '
+                             "its robot, joints and control period must be the delta YAML's")
+    parser.add_argument('--clips', nargs='+', default=[], metavar='RECORDING',
+                        help='more recordings (bag folders or trajectory .npz files)')
+    parser.add_argument('--topic', dest='topics', action='append', default=[],
+                        metavar='ROLE=TOPIC',
+                        help='topic name on the robot for a role: joint_states, imu, odom, '
+                             'joint_commands, joint_trajectory, cmd_vel (repeatable)')
+
+
+def split_recordings(arguments: list[str]) -> tuple[list[str], list[str]]:
+    """Split positional arguments into (recordings, overrides).
+
+    An argument is an override when it reads ``key.sub=value`` and names no existing path.
+    """
+    recordings, overrides = [], []
+    for argument in arguments:
+        is_override = OVERRIDE.match(argument) and not pathlib.Path(argument).exists()
+        (overrides if is_override else recordings).append(argument)
+    return recordings, overrides
+
+
+def _setup(args: argparse.Namespace) -> tuple[DeltaConfig, RobotSpec, ClipSet]:
+    """Load the delta YAML, its robot and the clips of every recording given."""
+    from robot_learning.cli.bag_commands import _parse_topics, load_contract_file
+    from robot_learning.cli.main import installed_file
     from robot_learning.delta_action.clips import load_clips
     from robot_learning.delta_action.config import DeltaConfig
     from robot_learning.robots.registry import load_robot
-    config = load_config(DeltaConfig, args.config, getattr(args, 'overrides', ()))
+    recordings, overrides = split_recordings(args.recordings)
+    recordings += args.clips
+    if not recordings:
+        raise ValueError('no recordings: give bag folders (or trajectory .npz files), e.g. '
+                         'robot-learning delta fit runs/bags/walk1 --contract BUNDLE --output '
+                         'runs/delta/models')
+    contract = load_contract_file(args.contract) if args.contract else None
+    config_path = args.config or (f'config/delta/{contract.robot}.yaml' if contract
+                                  else DEFAULT_CONFIG)
+    config = load_config(DeltaConfig, installed_file(config_path), overrides)
     robot = load_robot(config.robot)
-    clips = load_clips(args.clips, robot, config.steps(config.horizon_s), config.control_dt,
-                       config.max_tilt)
+    if contract is not None:
+        _check_contract(contract, args.contract, config, config_path, robot)
+    clips = load_clips(recordings, robot, config.steps(config.horizon_s), config.control_dt,
+                       config.max_tilt, _parse_topics(args.topics))
     return config, robot, clips
+
+
+def _check_contract(contract: PolicyContract, bundle: str, config: DeltaConfig,
+                    config_path: str, robot: RobotSpec) -> None:
+    """Refuse a policy contract whose robot or control period differ from the delta YAML's."""
+    if contract.robot != config.robot:
+        raise ValueError(f"{bundle}: the policy ran on robot '{contract.robot}', {config_path} "
+                         f"aligns '{config.robot}'; use config/delta/{contract.robot}.yaml")
+    contract.check_robot(robot)
+    if abs(contract.control_dt - config.control_dt) > 1e-9:
+        raise ValueError(f'{bundle}: control period {contract.control_dt} s, but {config_path} '
+                         f'steps the simulator every {config.control_dt} s (sim.sim_dt x '
+                         "sim.decimation): the clips are exported at the policy's period")
 
 
 def run_fit(args: argparse.Namespace) -> int:

@@ -64,16 +64,21 @@ def run_check(args: argparse.Namespace) -> int:
         masses.add_row(link, *(_mass(engine.link_masses.get(link)) for engine in report.engines))
     masses.add_row('[bold]total', *(f'{engine.total_mass:.3f}' for engine in report.engines))
     CONSOLE.print(masses)
+    if not spec.floating_base:
+        CONSOLE.print(f"(fixed base: PyBullet reports the base link '{spec.base_link}' as "
+                      'massless)')
     contacts = ', '.join(f'{name}' for name in spec.contact_bodies)
     CONSOLE.print(f'contact bodies (radius {spec.contact_radius:.3f} m): {contacts}')
     for engine in report.engines:
         forces = ', '.join(f'{name} {force:.1f} N' for name, force in engine.contact_force.items())
-        CONSOLE.print(f'{engine.engine}: default pose held for {HOLD_SECONDS:g} s: base height '
-                      f'{engine.base_height:.3f} m; contact forces {forces}')
+        height = f'base height {engine.base_height:.3f} m; ' if spec.floating_base else ''
+        CONSOLE.print(f'{engine.engine}: default pose held for {HOLD_SECONDS:g} s: {height}'
+                      f'contact forces {forces}')
     for warning in report.warnings:
-        CONSOLE.print(f'[yellow]warning:[/yellow] {warning}')
+        CONSOLE.print(f'[yellow]warning:[/yellow] {escape(warning)}')
+    count = len(report.warnings)
     CONSOLE.print(f'{spec.name}: loads in ' + ' and '.join(e.engine for e in report.engines)
-                  + f' ({len(report.warnings)} warnings)')
+                  + f" ({count} warning{'' if count == 1 else 's'})")
     return 0
 
 

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Recorded real trajectories -> fixed-length clips for delta-action fitting and evaluation.
 
-Sources are trajectory ``.npz`` files (``robot-learning bag export``) or rosbag2 folders
-(exported here with ``data/bag_export.py``). Row k of a trajectory holds the state measured at
-``time[k]`` and the joint targets sent during step k (from state k to state k + 1). A clip of
-horizon H is H + 1 consecutive states and the H targets between them.
+Sources are rosbag2 folders recorded on the robot (checked and exported at the control rate by
+``delta_action/bags.py``) or trajectory ``.npz`` files (``robot-learning bag export``). Row k of
+a trajectory holds the state measured at ``time[k]`` and the joint targets sent during step k
+(from state k to state k + 1). A clip of horizon H is H + 1 consecutive states and the H
+targets between them.
 
 Errors name the file (the clip), the ROS topic a missing or bad field comes from, and the time.
 """
@@ -18,8 +19,10 @@ from typing import Sequence
 
 import numpy as np
 
+from robot_learning.data.bag_export import BagTopics
 from robot_learning.data.npz import load_npz
 from robot_learning.data.trajectory import Trajectory, TrajectoryError
+from robot_learning.delta_action.bags import load_bag, RecordingError
 from robot_learning.robots.spec import RobotSpec
 from robot_learning.rotations import projected_gravity
 from robot_learning.sim.base import SimState
@@ -103,12 +106,17 @@ class ClipSet:
 
 
 def load_trajectories(paths: Sequence[str | os.PathLike], robot: RobotSpec,
-                      control_dt: float | None = None) -> list[Trajectory]:
+                      control_dt: float | None = None, min_samples: int = 2,
+                      topics: BagTopics = BagTopics()) -> list[Trajectory]:
     """Load ``.npz`` trajectories or export rosbag2 folders / files; check them for clips.
 
+    Bags give their gap-free stretches of at least ``min_samples`` samples, read from
+    ``topics`` (``delta_action/bags.py``).
+
     Raises:
-        ClipError: unreadable file, a required topic missing, joint names that do not match
-            the robot, non-finite samples, or a control period that differs from ``control_dt``.
+        ClipError: unreadable file or bag, a required topic missing, joint names that do not
+            match the robot, stamps that go backwards, too few samples for one clip,
+            non-finite samples, or a control period that differs from ``control_dt``.
     """
     trajectories = []
     for path in paths:
@@ -116,7 +124,7 @@ def load_trajectories(paths: Sequence[str | os.PathLike], robot: RobotSpec,
         if path.suffix == '.npz':
             trajectories.append(_load_npz(path))
         else:
-            trajectories.extend(_export_bag(path, robot, control_dt))
+            trajectories.extend(_export_bag(path, robot, control_dt, min_samples, topics))
     if not trajectories:
         raise ClipError('no trajectories given')
     for trajectory in trajectories:
@@ -156,19 +164,16 @@ def _nonfinite_message(path: pathlib.Path) -> str:
     return ''
 
 
-def _export_bag(path: pathlib.Path, robot: RobotSpec,
-                control_dt: float | None) -> list[Trajectory]:
-    from robot_learning.data.bag_export import export_bag
+def _export_bag(path: pathlib.Path, robot: RobotSpec, control_dt: float | None,
+                min_samples: int, topics: BagTopics) -> list[Trajectory]:
     if not path.exists():
-        raise ClipError(f'{path}: no such bag')
+        raise ClipError(f'{path}: no such bag folder or trajectory file')
     if control_dt is None:
         raise ClipError(f'{path}: exporting a bag needs the control period')
-    trajectories, report = export_bag(path, robot.joint_names, control_dt, robot.name,
-                                      on_gap='split', hold_targets=True)
-    missing = list(report.get('missing_topics', ()))
-    if not trajectories:
-        raise ClipError(f'{path}: no usable data (missing topics: {missing or "none"})')
-    return trajectories
+    try:
+        return load_bag(path, robot.joint_names, control_dt, robot.name, min_samples, topics)
+    except RecordingError as error:
+        raise ClipError(str(error)) from error
 
 
 def check_trajectory(trajectory: Trajectory, robot: RobotSpec,
@@ -252,14 +257,16 @@ def cut_at_fall(trajectory: Trajectory, max_tilt: float) -> Trajectory:
 
 
 def load_clips(paths: Sequence[str | os.PathLike], robot: RobotSpec, horizon: int,
-               control_dt: float | None = None, max_tilt: float = 0.0) -> ClipSet:
+               control_dt: float | None = None, max_tilt: float = 0.0,
+               topics: BagTopics = BagTopics()) -> ClipSet:
     """Load, check and cut recorded data into clips of ``horizon`` steps.
 
     With ``max_tilt`` > 0 each trajectory ends before its first fall (``cut_at_fall``); a part
     left shorter than the horizon is dropped (a recording that is too short from the start is
-    an error).
+    an error; so is a bag without one gap-free stretch of ``horizon + 1`` samples, while its
+    shorter stretches are dropped). Bags are read from ``topics``.
     """
-    trajectories = load_trajectories(paths, robot, control_dt)
+    trajectories = load_trajectories(paths, robot, control_dt, horizon + 1, topics)
     if max_tilt > 0:
         kept = []
         for trajectory in trajectories:

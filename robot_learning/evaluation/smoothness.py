@@ -49,7 +49,7 @@ def target_change_metrics(targets: np.ndarray, prefix: str = '') -> dict[str, fl
 
 def zero_command_window(time: np.ndarray, commands: np.ndarray,
                         settle_s: float) -> np.ndarray:
-    """Indices of the longest run of zero commands (T, 3), without its first ``settle_s`` [s]."""
+    """Return the indices of the longest zero-command run after its first ``settle_s`` [s]."""
     zero = np.all(np.abs(np.asarray(commands)) < 1e-9, axis=1)
     best = np.zeros(0, dtype=np.int64)
     start = None

@@ -10,6 +10,7 @@ import io
 import logging
 import pathlib
 import platform
+import warnings
 
 import numpy as np
 import onnx
@@ -147,9 +148,13 @@ def export_actor_onnx(actor: torch.nn.Module, path: pathlib.Path) -> None:
     """
     model = actor.as_onnx(verbose=False).to('cpu').eval()
     batch = torch.export.Dim('batch')
-    torch.onnx.export(model, model.get_dummy_inputs(), str(path), export_params=True,
-                      opset_version=18, input_names=model.input_names,
-                      output_names=model.output_names, dynamic_shapes=({0: batch},))
+    # torch.export's chatter: torchvision operators it skips, a pytree deprecation.
+    logging.getLogger('torch.onnx._internal.exporter._registration').setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', FutureWarning)
+        torch.onnx.export(model, model.get_dummy_inputs(), str(path), export_params=True,
+                          opset_version=18, input_names=model.input_names,
+                          output_names=model.output_names, dynamic_shapes=({0: batch},))
 
 
 def inline_onnx_weights(path: pathlib.Path) -> None:

@@ -230,8 +230,9 @@ def _check_limits(spec: RobotSpec, config: RobotConfig) -> None:
     if unbounded.any():
         raise ConfigError(
             f"{where}: joints {', '.join(names[unbounded])} have no finite position limits "
-            '(continuous joints in the URDF); give position_lower and position_upper in the '
-            'robot YAML, e.g. position_lower: {hip: -0.8, thigh: -1.0, knee: -2.6}')
+            '(continuous joints, or a URDF <limit> without lower/upper); give position_lower '
+            'and position_upper in the robot YAML, e.g. position_lower: {hip: -0.8, '
+            'thigh: -1.0, knee: -2.6}')
     empty = spec.position_lower >= spec.position_upper
     if empty.any():
         raise ConfigError(f'{where}: position_lower >= position_upper for joints '

@@ -2,9 +2,9 @@
 """Offscreen pictures of robot states with MuJoCo: videos (mp4, gif) and single frames (png).
 
 States hold a base pose and joint positions only, so whichever engine produced them (MuJoCo,
-PyBullet, a recording) they are drawn with the robot's own MuJoCo model (``mujoco_model``, with
-the URDF's visual geometry where MuJoCo can load it) on a checkered floor, seen by a camera that
-follows the base.
+PyBullet, a recording) they are drawn with the robot's own MuJoCo model (``mujoco_model``: the
+geometry the simulation collides with) on a checkered floor, seen by a camera that follows the
+base.
 
 Rendering needs an OpenGL backend without a display. Unless ``MUJOCO_GL`` names one, EGL is
 tried first (GPU drivers or Mesa's ``libEGL_mesa``), then OSMesa (software, Debian package
@@ -27,12 +27,13 @@ import sys
 import imageio.v2 as imageio
 import mujoco
 import numpy as np
+from PIL import Image
 
 from robot_learning.atomic_write import atomic_path
 from robot_learning.config import ConfigError
 from robot_learning.data.trajectory import Trajectory
 from robot_learning.robots.spec import RobotSpec
-from robot_learning.sim.base import SimConfig, SimState, SimulationError
+from robot_learning.sim.base import SimConfig, SimState
 from robot_learning.sim.mujoco_model import build_model_spec, compile_error
 
 GL_BACKENDS = ('egl', 'osmesa')
@@ -52,6 +53,8 @@ ROBOT_RGBA = (0.93, 0.55, 0.17, 1.0)
 """Colour of the base link's geometry."""
 LIMB_RGBA = (0.25, 0.27, 0.30, 1.0)
 """Colour of every other link's geometry."""
+GIF_COLORS = 128
+"""Colours of a GIF's shared palette."""
 SHADOW_MAP_SIZE = 1024
 """Side of the shadow map [texels]."""
 
@@ -115,27 +118,32 @@ def gl_backend() -> str:
     the first that works is chosen (and written to ``MUJOCO_GL`` for child processes).
 
     Raises:
-        RenderingError: ``MUJOCO_GL`` names no usable backend, or none works; the message
+        RenderingError: ``MUJOCO_GL`` disables rendering, or no backend works; the message
             names the backends, their errors and what to install.
     """
     requested = os.environ.get('MUJOCO_GL', '').strip().lower()
+    if requested in ('disable', 'disabled', 'off', 'false', '0'):
+        raise RenderingError(f"MUJOCO_GL='{requested}' disables rendering; set it to "
+                             f"{' or '.join(GL_BACKENDS)}, or unset it to try "
+                             f"{' then '.join(GL_BACKENDS)}")
     if requested:
-        if requested not in GL_MODULES:
-            raise RenderingError(f"MUJOCO_GL='{requested}' is not an offscreen backend; use "
-                                 f"one of {', '.join(GL_MODULES)} (or unset it to try "
-                                 f"{' then '.join(GL_BACKENDS)})")
-        return requested
+        # MuJoCo's other values (glfw, glx, enable, on, true, 1) all mean a GLFW window.
+        return requested if requested in GL_BACKENDS else 'glfw'
+    # PyOpenGL binds one platform per process: one set by the user is the only candidate.
+    platform = os.environ.get('PYOPENGL_PLATFORM', '').strip().lower()
     errors = {}
-    for backend in GL_BACKENDS:
+    for backend in (platform,) if platform in GL_BACKENDS else GL_BACKENDS:
         errors[backend] = _probe(backend)
         if not errors[backend]:
             os.environ['MUJOCO_GL'] = backend
             return backend
     tried = '; '.join(f'{name} ({GL_HINTS[name]}): {error}' for name, error in errors.items())
+    only = (f' (PYOPENGL_PLATFORM={platform} rules out the others: unset it to try '
+            f"{' then '.join(GL_BACKENDS)})" if len(errors) == 1 else '')
     raise RenderingError(
-        f'no OpenGL backend for offscreen rendering: tried {tried}. Install one of them '
-        '(`make venv` installs libosmesa6 with apt where it is missing), or set MUJOCO_GL to '
-        'a backend that works here')
+        f'no OpenGL backend for offscreen rendering: tried {tried}{only}. Install EGL or '
+        'OSMesa (`make venv` installs libosmesa6 with apt where neither is present), or set '
+        'MUJOCO_GL to a backend that works here')
 
 
 def _gl_context(width: int, height: int):
@@ -159,25 +167,17 @@ def _gl_context(width: int, height: int):
 
 
 def render_model(robot: RobotSpec, width: int, height: int) -> mujoco.MjModel:
-    """Compile ``robot`` for pictures: visual geometry, coloured links, checkered floor, sky.
+    """Compile ``robot`` for pictures: the simulated geometry, coloured, on a checkered floor.
 
-    The URDF's visual geometry is kept where MuJoCo loads it (meshes it cannot read fall back
-    to the collision geometry the simulation uses).
+    The geometry is what the simulation collides with (MuJoCo's URDF import keeps no visual
+    elements); the base link is orange, the other links dark grey.
     """
-    try:
-        return _compile_visual(robot, width, height, keep_visual=True)
-    except (SimulationError, ConfigError):
-        return _compile_visual(robot, width, height, keep_visual=False)
-
-
-def _compile_visual(robot: RobotSpec, width: int, height: int,
-                    keep_visual: bool) -> mujoco.MjModel:
     spec = build_model_spec(robot, SimConfig())
-    spec.compiler.discardvisual = not keep_visual
+    spec.compiler.discardvisual = False  # it would discard the floor's material and the sky
     spec.visual.global_.offwidth = max(width, 640)
     spec.visual.global_.offheight = max(height, 480)
-    # Shadows from a small map: software OpenGL (Mesa) draws a 4096² map (the default) at
-    # about 0.2 s per frame; 1024² costs a tenth of that and looks the same at video sizes.
+    # A smaller shadow map than the default 4096²: software OpenGL (Mesa llvmpipe) renders
+    # frames faster with it, and shadows look the same at video sizes.
     spec.visual.quality.shadowsize = SHADOW_MAP_SIZE
     spec.visual.headlight.ambient = [0.35, 0.35, 0.35]
     spec.visual.headlight.diffuse = [0.5, 0.5, 0.5]
@@ -225,6 +225,7 @@ class RobotRenderer:
         self._context = _gl_context(config.width, config.height)
         self._scene = mujoco.MjvScene(self.model, maxgeom=10000)
         self._option = mujoco.MjvOption()
+        self._option.sitegroup[:] = 0  # the IMU and contact sensor sites are not the robot
         self._render_context = mujoco.MjrContext(self.model,
                                                  mujoco.mjtFontScale.mjFONTSCALE_150)
         mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, self._render_context)
@@ -340,7 +341,7 @@ class StateRecorder:
             rows.append(np.array(getattr(state, key)[self.env_id], dtype=float))
 
     def __len__(self) -> int:
-        """Number of states recorded."""
+        """Return the number of states recorded."""
         return len(self._rows['joint_pos'])
 
     def states(self) -> RobotStates:
@@ -392,6 +393,22 @@ class VideoSummary:
     """Frames per second."""
 
 
+def write_gif(frames: list[np.ndarray], path: str | os.PathLike, fps: float) -> None:
+    """Write (H, W, 3) uint8 frames as a looping GIF with one shared palette, not dithered.
+
+    One palette for every frame (from the first, middle and last) and no dithering keep the
+    floor's flat colours flat, which LZW compresses well: about half the size of per-frame
+    dithered palettes (a 3 s 320x240 clip is about 0.6 MB).
+    """
+    sample = np.concatenate([frames[0], frames[len(frames) // 2], frames[-1]], axis=0)
+    palette = Image.fromarray(sample).quantize(colors=GIF_COLORS,
+                                               method=Image.Quantize.MEDIANCUT)
+    images = [Image.fromarray(frame).quantize(palette=palette, dither=Image.Dither.NONE)
+              for frame in frames]
+    images[0].save(path, format='GIF', save_all=True, append_images=images[1:], loop=0,
+                   duration=round(1000.0 / fps))
+
+
 def render_states(states: RobotStates, robot: RobotSpec, path: str | os.PathLike,
                   config: VideoConfig = VideoConfig()) -> VideoSummary:
     """Render ``states`` of ``robot`` to ``path`` (mp4, gif or png), written atomically.
@@ -412,8 +429,7 @@ def render_states(states: RobotStates, robot: RobotSpec, path: str | os.PathLike
         indices = states.frame_indices(config.fps)
         frames = _frames(renderer, states, indices)
         if suffix == '.gif':
-            imageio.mimwrite(temporary, list(frames), format='GIF', loop=0,
-                             duration=1000.0 / config.fps)
+            write_gif(list(frames), temporary, config.fps)
         else:
             with imageio.get_writer(temporary, format='FFMPEG', mode='I', fps=config.fps,
                                     codec='libx264', pixelformat='yuv420p', macro_block_size=1,

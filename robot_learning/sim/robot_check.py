@@ -49,7 +49,9 @@ class RobotReport:
     """A robot resolved against its URDF and loaded in every engine of ``ENGINES``."""
 
     spec: RobotSpec
+    """The robot as training loads it."""
     engines: tuple[EngineReport, ...]
+    """One report per engine of ``ENGINES``, in that order."""
     warnings: tuple[str, ...]
     """Things that load but are likely wrong, one sentence each."""
 
@@ -120,10 +122,13 @@ def _warnings(spec: RobotSpec, engines: tuple[EngineReport, ...]) -> list[str]:
                 if mass <= 0.0 and (spec.floating_base or name != spec.base_link)]
     if massless:
         warnings.append(f"moving links without mass in MuJoCo: {', '.join(massless)}")
-    totals = [report.total_mass for report in engines]
+    # PyBullet reports a fixed base as massless: compare the moving links only.
+    totals = [report.total_mass - (0.0 if spec.floating_base
+                                   else report.link_masses.get(spec.base_link, 0.0))
+              for report in engines]
     if max(totals) - min(totals) > MASS_TOLERANCE * max(totals):
-        warnings.append('the engines load different total masses: ' + ', '.join(
-            f'{report.engine} {report.total_mass:.3f} kg' for report in engines))
+        warnings.append('the engines load different masses of the moving links: ' + ', '.join(
+            f'{report.engine} {total:.3f} kg' for report, total in zip(engines, totals)))
     if spec.floating_base:
         for report in engines:
             if report.base_height < 0.5 * spec.init_base_height:

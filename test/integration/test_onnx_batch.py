@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import shutil
 
 import numpy as np
 import onnx
@@ -116,10 +117,19 @@ def test_check_onnx_output_refuses_a_fixed_batch_graph(tmp_path):
     np.testing.assert_allclose(rows, expected, atol=1e-6)
 
 
-def test_the_runtime_runs_a_shipped_batch_1_bundle():
-    """Shipped bundles exported before the dynamic batch still run through the runtime."""
-    bundle = share_dir() / 'policies' / 'quadruped_flat'
+def test_the_runtime_runs_a_batch_1_bundle(tmp_path):
+    """Bundles exported before the dynamic batch (graph fixed to batch 1) still run."""
+    bundle = tmp_path / 'old'
+    shutil.copytree(share_dir() / 'policies' / 'quadruped_flat', bundle)
+    model = onnx.load(str(bundle / 'policy.onnx'))
+    for value in (model.graph.input[0], model.graph.output[0]):
+        value.type.tensor_type.shape.dim[0].dim_value = 1  # clears a dim_param
+    onnx.save_model(model, str(bundle / 'policy.onnx'))
+    assert _batch_dim(bundle / 'policy.onnx') == (1, 1)
     runtime = PolicyRuntime(bundle)
-    observations = np.zeros((3, runtime.contract.observation_dim), dtype=np.float32)
+    observations = np.random.default_rng(0).normal(
+        size=(3, runtime.contract.observation_dim)).astype(np.float32)
     actions = runtime.act(observations)
     assert actions.shape == (3, runtime.contract.num_joints) and np.all(np.isfinite(actions))
+    shipped = PolicyRuntime(share_dir() / 'policies' / 'quadruped_flat').act(observations)
+    np.testing.assert_allclose(actions, shipped, atol=1e-6)

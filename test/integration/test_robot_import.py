@@ -180,6 +180,17 @@ def test_robot_check_shows_the_limits_of_the_yaml(capsys, monkeypatch):
     assert '(0 warnings)' in out
 
 
+def test_robot_check_warns_about_a_default_pose_at_a_limit(tmp_path, capsys, monkeypatch):
+    from robot_learning.cli import robot_commands
+    monkeypatch.setattr(robot_commands.CONSOLE, 'width', 200)
+    path = _example(tmp_path, 'a1', urdf='pybullet_data:a1/a1.urdf',
+                    position_lower={'FL_hip': 0.1, 'hip': -0.8, 'upper': -1.0, 'lower': -2.6})
+    assert main(['robot', 'check', str(path)]) == 0
+    out = capsys.readouterr().out
+    assert 'warning: default position of FL_hip_joint (0.100) is within 2%' in out
+    assert '(1 warning)' in out and 'FR_hip_joint (' not in out
+
+
 def test_robot_check_of_a_broken_yaml_exits_2_and_writes_nothing(tmp_path, capsys):
     path = _example(tmp_path, 'mini_cheetah', drop=('balance_inertia',))
     before = _files(tmp_path)

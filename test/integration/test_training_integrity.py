@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import pathlib
+import re
 import shutil
 import signal
 import subprocess
@@ -202,11 +203,11 @@ def test_sigkill_during_training_then_resume_loses_at_most_one_save_interval(tmp
             process.wait()
     saved = iterations(run_dir)  # every checkpoint left behind reads back
     newest = saved[-1]
-    assert saved == list(range(0, newest + 1, 2)), 'a save interval is missing'
+    assert saved == list(range(0, newest + 1, 2)), f'a save interval is missing: {saved}'
     # The progress line 'iteration <n>/<total>' is printed once iteration n - 1 is done.
-    reported = [int(line.split()[1].split('/')[0]) - 1
-                for line in log.read_text().splitlines() if line.startswith('iteration ')]
-    assert reported and newest >= reported[-1] - 2, (newest, reported[-1])
+    reported = [int(match.group(1)) - 1
+                for match in re.finditer(r'^iteration (\d+)/', log.read_text(), re.MULTILINE)]
+    assert reported and newest >= reported[-1] - 2, (saved, reported, log.read_text()[-2000:])
     before = digests(run_dir)
     assert main(['train', *TINY, 'save_interval=2', f'max_iterations={newest + 4}',
                  f'run_dir={run_dir}', '--resume']) == 0
@@ -214,6 +215,30 @@ def test_sigkill_during_training_then_resume_loses_at_most_one_save_interval(tmp
     for iteration in saved:
         name = f'model_{iteration}.pt'
         assert after[name] == before[name], f'the resume rewrote {name}'
-    assert iterations(run_dir) == [*saved, newest + 2, newest + 3]
+    assert iterations(run_dir) == [*saved, newest + 2, newest + 3], (saved, sorted(after))
     assert not list(run_dir.glob('.*.tmp*'))
     assert main(['export', str(run_dir), '--output', str(tmp_path / 'bundle')]) == 0
+
+
+def test_ctrl_c_stops_training_with_a_resume_hint_and_whole_checkpoints(tmp_path):
+    run_dir = tmp_path / 'run'
+    command = [sys.executable, '-m', 'robot_learning.cli.main', 'train', *TINY,
+               'save_interval=1', 'max_iterations=100000', f'run_dir={run_dir}']
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not (run_dir / 'model_3.pt').exists():
+            assert process.poll() is None, 'training stopped on its own'
+            assert time.monotonic() < deadline, 'no checkpoint model_3.pt after 180 s'
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130, output[-2000:]
+    assert 'interrupted: continue with the same command and --resume' in output
+    saved = iterations(run_dir)
+    assert saved == list(range(saved[-1] + 1))

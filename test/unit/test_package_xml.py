@@ -48,6 +48,8 @@ PIP_ONLY = {
     'rosbags': 'rosbags',
     'mcap': 'mcap',
     'rich': 'rich',
+    'imageio': 'imageio',
+    'PIL': 'pillow',
 }
 """Module -> pip distribution, for packages without a rosdep key (package.xml's comment)."""
 
