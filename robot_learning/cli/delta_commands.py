@@ -29,7 +29,8 @@ OVERRIDE = re.compile(r'[A-Za-z_][A-Za-z0-9_.]*=')
 """A positional argument of this form (and no such path) is a ``key.sub=value`` override."""
 RECORDINGS_HELP = ('rosbag2 folders recorded on the robot (the recorder node or ros2 bag '
                    'record; MCAP or sqlite3) or trajectory .npz files (robot-learning bag '
-                   'export), and key.sub=value overrides of the delta YAML')
+                   'export), and key.sub=value overrides of the delta YAML; all of them '
+                   'together, before the options')
 
 
 def add_delta_parser(subparsers) -> None:
@@ -153,7 +154,7 @@ def run_fit(args: argparse.Namespace) -> int:
     torch.set_num_threads(config.torch_threads or torch.get_num_threads())
     output = pathlib.Path(args.output)
     CONSOLE.print(f'{clips.num_clips} clips of {clips.horizon} steps from '
-                  f'{len(clips.sources)} recording(s); robot {robot.name}; -> {output}')
+                  f'{len(clips.sources)} gap-free recording(s); robot {robot.name}; -> {output}')
     if 'sysid' in args.method:
         def sysid_progress(generation: int, cost: float, values: dict) -> None:
             CONSOLE.print(f'sysid generation {generation}: objective {cost:.5f} '

@@ -113,8 +113,8 @@ def load_bag(path: str | os.PathLike, joint_names: Sequence[str], control_dt: fl
         raise RecordingError(
             f'{path}: too few samples for one clip: the longest stretch with data on every '
             f'topic is {longest} samples ({longest * control_dt:.2f} s at {control_dt} s), a '
-            f'clip needs {min_samples}; {report["grid_steps"]} control steps in all, gaps in '
-            f'{gaps}')
+            f'clip needs {min_samples} (its horizon + 1); {report["grid_steps"]} control steps in '
+            f'all, gaps in {gaps}')
     dropped = len(trajectories) - len(kept)
     LOGGER.info('%s: %d stretch(es), %d samples at %g s%s; gaps in %s', path, len(kept),
                 sum(len(trajectory) for trajectory in kept), control_dt,
@@ -192,8 +192,7 @@ def _check_stamps(path: pathlib.Path, names: list[str]) -> None:
                 f'{path}: {topic} header stamps go backwards at message {index + 2} of '
                 f'{header.size} (counting from 1): {before:.6f} s -> {after:.6f} s '
                 f'({before - start:.3f} s after its first stamp; {back.size} time(s) in all). '
-                'A clock reset or a restarted driver: record again, or export the part '
-                'before it with robot-learning bag export')
+                'A clock reset or a restarted driver: record one bag per driver session')
 
 
 def _check_usable(path: pathlib.Path, report: dict, topics: BagTopics) -> None:

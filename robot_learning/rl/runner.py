@@ -90,7 +90,8 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | None = None) ->
         UnsafeCheckpointError: the pickle names a Python global other than torch's tensor
             types and plain containers (what a crafted file uses to run code).
         CorruptCheckpointError: the file is truncated, empty or not a torch checkpoint.
-        CheckpointError: the file holds something other than a training checkpoint.
+        CheckpointError: the file holds something other than a training checkpoint, or it
+            cannot be read (permissions).
     """
     path = pathlib.Path(path)
     if not path.is_file():
@@ -105,6 +106,8 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | None = None) ->
                 f'plain containers ({reason}), which could run code when opened; only '
                 'checkpoints written by robot-learning train are accepted') from None
         raise CorruptCheckpointError(f'{path}: not a readable checkpoint ({reason})') from None
+    except PermissionError as error:
+        raise CheckpointError(f'{path}: cannot be read ({error.strerror})') from None
     except (RuntimeError, EOFError, KeyError, ValueError, IndexError, OSError) as error:
         detail = str(error).split('.')[0].strip() or type(error).__name__
         raise CorruptCheckpointError(

@@ -31,9 +31,11 @@ OK running, WARN idle, soft start or an engaged emergency stop, ERROR damping or
 with ``publish_latency``, ``/policy/latency`` (std_msgs/Float64: seconds from receiving the
 newest input to publishing its command).
 
-QoS (``ros/qos.py``, one parameter per topic): the sensor inputs (joint states, IMU, odometry)
-and ``/cmd_vel`` subscribe best effort, which connects to best-effort (``SensorDataQoS``, what
-drivers use) and reliable publishers alike; commands, state and diagnostics go out reliable.
+QoS (``ros/qos.py``, one parameter per topic): in timer mode the sensor inputs (joint states,
+IMU, odometry) subscribe best effort (``sensor_data``), which connects to best-effort
+(``SensorDataQoS``, what drivers use) and reliable publishers alike; in lock-step they subscribe
+reliable (a lost state would stall the loop; the sim bridge publishes reliable there).
+``/cmd_vel`` is best effort; commands, state and diagnostics go out reliable.
 
 Joint states are picked BY NAME: a JointState may carry more joints than the contract (arms,
 grippers, heads) in any order. A JointState that names none of the contract's joints is ignored
@@ -115,10 +117,11 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     'ros_diagnostics_topic': ('/diagnostics', 'the same DiagnosticArray on the standard topic '
                                               'of ROS monitors; empty: not published'),
     'hardware_id': ('', "hardware_id of the diagnostics; empty: the robot's name"),
-    'joint_states_qos': ('sensor_data', 'QoS of the joint states subscription: sensor_data, '
-                                        "best_effort or reliable, optionally ':<depth>'"),
-    'imu_qos': ('sensor_data', 'QoS of the IMU subscription'),
-    'odom_qos': ('sensor_data', 'QoS of the odometry subscription'),
+    'joint_states_qos': ('', 'QoS of the joint states subscription: sensor_data, best_effort '
+                             "or reliable, optionally ':<depth>'; empty: sensor_data in timer "
+                             'mode, reliable in lock-step (a lost state would stall it)'),
+    'imu_qos': ('', 'QoS of the IMU subscription; empty: as joint_states_qos'),
+    'odom_qos': ('', 'QoS of the odometry subscription; empty: as joint_states_qos'),
     'cmd_vel_qos': ('best_effort', 'QoS of the velocity command subscription'),
     'command_qos': ('reliable', 'QoS of the joint command (or trajectory) publisher'),
     'latency_topic': ('/policy/latency', 'std_msgs/Float64 per-command latency output [s]'),
@@ -320,7 +323,8 @@ class PolicyNode(LifecycleNode):
                              f"{', '.join(CMD_VEL_TYPES)}")
         self._stamped_cmd_vel = cmd_vel_type == 'twist_stamped'
         self.hardware_id = self._param('hardware_id') or self.robot_name
-        profiles = {name: qos_profile(self._param(name), name) for name in (
+        sensor_default = 'reliable' if self.mode == 'lockstep' else 'sensor_data'
+        profiles = {name: qos_profile(self._param(name) or sensor_default, name) for name in (
             'joint_states_qos', 'imu_qos', 'odom_qos', 'cmd_vel_qos', 'command_qos')}
         if self.command_type == 'array':
             self._command_pub = self.create_lifecycle_publisher(

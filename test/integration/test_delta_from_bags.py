@@ -113,7 +113,7 @@ def test_delta_fit_reads_the_robot_bag_and_finetune_uses_the_model(bag, tmp_path
     # and every target one that the policy node published.
     horizon = round(HORIZON_S / contract.control_dt)
     clips = load_clips([bag], robot, horizon, contract.control_dt)
-    assert metadata['clips'] == clips.num_clips >= 100
+    assert metadata['clips'] == clips.num_clips >= 50
     assert f'{clips.num_clips} clips of {horizon} steps' in printed
     states = [item.message for item in read_messages(bag, ['/joint_states'])]
     for column, joint in enumerate(contract.joint_names):
@@ -198,3 +198,19 @@ def test_a_bad_bag_is_refused_naming_the_bag_and_the_fault(bag, tmp_path, capsys
     for text in expected:
         assert text in error, error
     assert not (tmp_path / 'models').exists()
+
+
+def test_the_contract_must_be_the_aligned_robots(bag, tmp_path, capsys):
+    humanoid = share_dir() / 'policies' / 'humanoid_motion'
+    command = ['delta', 'fit', str(bag), *SMALL, '--contract', str(humanoid), '--output',
+               str(tmp_path / 'models')]
+    assert main([*command, '--config', 'config/delta/quadruped.yaml']) == 2
+    error = capsys.readouterr().err
+    assert "the policy ran on robot 'humanoid'" in error, error
+    assert "aligns 'quadruped'; use config/delta/humanoid.yaml" in error, error
+    # Without --config the contract's robot picks config/delta/humanoid.yaml; the quadruped's
+    # bag then lacks the humanoid's joints.
+    assert main(command) == 2
+    error = capsys.readouterr().err
+    assert str(bag) in error and 'of the policy are not in /joint_states' in error, error
+    assert "['left_hip_pitch_joint', " in error, error

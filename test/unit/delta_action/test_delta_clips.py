@@ -104,14 +104,15 @@ def test_non_finite_samples_name_topic_and_time(robot, tmp_path):
         load_clips([path], robot, horizon=10, control_dt=DT)
 
 
-def test_a_bag_without_odometry_is_refused(robot, tmp_path):
+def _bag(robot, path, stamps_ns, odometry: bool = True):
+    """Write a standing robot's joint states, odometry and commands at ``stamps_ns``."""
     types = typestore().types
-    path = tmp_path / 'no_odom'
     with BagWriter(path) as bag:
         bag.add_topic('/joint_states', 'sensor_msgs/msg/JointState')
         bag.add_topic('/joint_commands', 'std_msgs/msg/Float64MultiArray')
-        for k in range(40):
-            stamp = 10 ** 9 + k * 20_000_000
+        if odometry:
+            bag.add_topic('/odom', 'nav_msgs/msg/Odometry')
+        for stamp in stamps_ns:
             header = types['std_msgs/msg/Header'](
                 stamp=types['builtin_interfaces/msg/Time'](sec=stamp // 10 ** 9,
                                                            nanosec=stamp % 10 ** 9),
@@ -120,10 +121,52 @@ def test_a_bag_without_odometry_is_refused(robot, tmp_path):
                 header=header, name=list(robot.joint_names),
                 position=robot.default_joint_pos.astype(float),
                 velocity=np.zeros(12), effort=np.zeros(12)))
+            if odometry:
+                vector = types['geometry_msgs/msg/Vector3']
+                point = types['geometry_msgs/msg/Point']
+                pose = types['geometry_msgs/msg/PoseWithCovariance'](
+                    pose=types['geometry_msgs/msg/Pose'](
+                        position=point(x=0.0, y=0.0, z=0.3),
+                        orientation=types['geometry_msgs/msg/Quaternion'](
+                            x=0.0, y=0.0, z=0.0, w=1.0)), covariance=np.zeros(36))
+                twist = types['geometry_msgs/msg/TwistWithCovariance'](
+                    twist=types['geometry_msgs/msg/Twist'](
+                        linear=vector(x=0.0, y=0.0, z=0.0), angular=vector(x=0.0, y=0.0, z=0.0)),
+                    covariance=np.zeros(36))
+                bag.write_message('/odom', stamp, types['nav_msgs/msg/Odometry'](
+                    header=header, child_frame_id='base_link', pose=pose, twist=twist))
             layout = types['std_msgs/msg/MultiArrayLayout'](dim=[], data_offset=0)
             bag.write_message('/joint_commands', stamp + 1000, types[
                 'std_msgs/msg/Float64MultiArray'](layout=layout,
                                                   data=robot.default_joint_pos.astype(float)))
-    with pytest.raises(ClipError, match=r'no_odom.*lacks topic\(s\) /imu/data \(or /odom\), '
-                                        r'/odom'):
+    return path
+
+
+def test_a_bag_without_odometry_is_refused(robot, tmp_path):
+    stamps = 10 ** 9 + np.arange(40) * 20_000_000
+    path = _bag(robot, tmp_path / 'no_odom', stamps, odometry=False)
+    with pytest.raises(ClipError, match=r'no_odom: missing required topic\(s\) /odom .*needs '
+                                        r'/joint_states .*The bag has: /joint_commands'):
         load_trajectories([path], robot, control_dt=DT)
+
+
+def test_a_bag_is_split_at_gaps_and_short_stretches_are_dropped(robot, tmp_path):
+    # 6 samples, a 0.1 s gap, then 30 samples: only the second stretch holds a 10-step clip.
+    steps = np.concatenate([np.arange(6), np.arange(11, 41)])
+    path = _bag(robot, tmp_path / 'gappy', 10 ** 9 + steps * 20_000_000)
+    clips = load_clips([path], robot, horizon=10, control_dt=DT)
+    assert clips.num_clips == 30 - 10 and len(clips.sources) == 1
+    assert 'gappy' in clips.sources[0] and '0.220-0.800 s' in clips.sources[0]
+    with pytest.raises(ClipError, match=r'gappy: too few samples for one clip: the longest '
+                                        r'stretch .* is 30 samples .* a clip needs 41'):
+        load_clips([path], robot, horizon=40, control_dt=DT)
+
+
+def test_positional_arguments_split_into_recordings_and_overrides(tmp_path, monkeypatch):
+    from robot_learning.cli.delta_commands import split_recordings
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'run=1').mkdir()  # an existing bag folder that reads like an override
+    recordings, overrides = split_recordings(
+        ['runs/bags/walk1', 'horizon_s=0.5', 'network.actor_hidden_dims=[16]', 'run=1'])
+    assert recordings == ['runs/bags/walk1', 'run=1']
+    assert overrides == ['horizon_s=0.5', 'network.actor_hidden_dims=[16]']
