@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import yaml
 
-from robot_learning.atomic_write import atomic_write_text
+from robot_learning.atomic_write import atomic_path, atomic_write_text
 from robot_learning.config import ConfigError, load_config
 from robot_learning.delta_action.model import DeltaActionModel, DeltaActionTransform
 from robot_learning.provenance import write_training_provenance
@@ -98,7 +98,8 @@ def finetune(pretrained_run: str | pathlib.Path, output_run: str | pathlib.Path,
 
     output_run.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(output_run)
-    shutil.copy2(checkpoint, output_run / checkpoint.name)
+    with atomic_path(output_run / checkpoint.name) as copy:  # never half a checkpoint
+        shutil.copyfile(checkpoint, copy)
     write_run_config(config, output_run)
     write_training_provenance(output_run, command)
     record = {'pretrained_run': str(pretrained_run), 'checkpoint': str(checkpoint),

@@ -102,7 +102,7 @@ def parameter_value(node: Node, table: ParameterTable, name: str) -> Any:
 
 def help_text(program: NodeProgram, prog: str) -> str:
     """Return the ``--help`` text: summary, usage and the parameter table."""
-    width = max(len(name) for name in program.parameters)
+    width = max((len(name) for name in program.parameters), default=0)
     lines = [f'{prog}: {program.summary.strip()}', '',
              f'usage: {prog} [--help] [--ros-args [-p NAME:=VALUE ...] '
              '[--params-file FILE] ...]', '', 'parameters (name, type, default):']

@@ -342,3 +342,32 @@ def test_twist_stamped_moves_the_robot_in_sim_to_sim(tmp_path):
     assert fast.sum() > 50
     speed = np.linalg.norm(trajectory.base_lin_vel[fast][-50:, :2], axis=1)
     assert abs(np.mean(speed) - 0.8) < 0.2
+
+
+def test_the_shell_exits_0_when_done_and_1_on_a_runtime_fault(capsys):
+    from robot_learning.ros.node_main import EXIT_FAULT, NodeProgram, run
+
+    def make(fail: bool):
+        def create(context) -> Node:
+            node = Node('shell_probe', context=context)
+            node.ticks = 0
+
+            def tick() -> None:
+                node.ticks += 1
+                if fail and node.ticks == 3:
+                    raise RuntimeError('sensor driver exploded')
+
+            node.create_timer(0.01, tick)
+            return node
+        return create
+
+    closed = []
+    done = NodeProgram(name='shell_probe', summary='probe', parameters={}, create=make(False),
+                       finished=lambda node: node.ticks >= 5, close=closed.append)
+    assert run(done, ['shell_probe']) == EXIT_OK
+    assert len(closed) == 1 and closed[0].ticks == 5
+    faulty = NodeProgram(name='shell_probe', summary='probe', parameters={}, create=make(True),
+                         close=closed.append)
+    assert run(faulty, ['shell_probe']) == EXIT_FAULT
+    assert len(closed) == 2  # closed after the fault too
+    assert 'sensor driver exploded' in capsys.readouterr().err
