@@ -123,7 +123,7 @@ def load_bag(path: str | os.PathLike, joint_names: Sequence[str], control_dt: fl
 
 
 def _named(path: pathlib.Path, error: Exception) -> str:
-    """The error's message, prefixed with the bag unless it names it already."""
+    """Return the error's message, prefixed with the bag unless it names it already."""
     message = str(error).strip("'\"")
     return message if str(path) in message else f'{path}: {message}'
 

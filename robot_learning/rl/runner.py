@@ -67,7 +67,7 @@ def remove_stale_temporaries(run_dir: str | os.PathLike) -> list[pathlib.Path]:
 
 
 def checkpoints(run_dir: str | os.PathLike) -> list[pathlib.Path]:
-    """The ``model_<iteration>.pt`` files in ``run_dir``, newest (highest iteration) first."""
+    """Return the ``model_<iteration>.pt`` files in ``run_dir``, newest first."""
     found = []
     for path in pathlib.Path(run_dir).glob('model_*.pt'):
         match = CHECKPOINT_PATTERN.search(path.name)
@@ -121,7 +121,7 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | None = None) ->
 
 
 def _unpickler_reason(message: str) -> str:
-    """The one-line cause in torch's weights-only unpickler error (e.g. the refused global)."""
+    """Return the one-line cause in torch's weights-only unpickler error."""
     _, _, tail = message.partition('WeightsUnpickler error:')
     lines = [line.strip() for line in tail.splitlines() if line.strip()]
     return lines[0].rstrip('.') if lines else message.splitlines()[0]

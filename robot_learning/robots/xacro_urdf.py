@@ -15,7 +15,7 @@ CACHE_FOLDER = 'robot_learning-xacro'
 
 
 def is_xacro(path: pathlib.Path) -> bool:
-    """True for ``robot.xacro`` and ``robot.urdf.xacro``."""
+    """Return True for ``robot.xacro`` and ``robot.urdf.xacro``."""
     return path.suffix == '.xacro'
 
 

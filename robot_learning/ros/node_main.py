@@ -115,7 +115,7 @@ def help_text(program: NodeProgram, prog: str) -> str:
 
 
 def wants_help(args: list[str]) -> bool:
-    """True when ``-h`` or ``--help`` comes before ``--ros-args`` (``args[0]`` is the program)."""
+    """Return whether ``-h`` or ``--help`` precedes ``--ros-args`` (``args[0]``: the program)."""
     own = args[1:args.index('--ros-args')] if '--ros-args' in args else args[1:]
     return any(arg in ('-h', '--help') for arg in own)
 

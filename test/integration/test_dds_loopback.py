@@ -51,7 +51,7 @@ def own_udp_sockets() -> list[dict]:
 
 @pytest.fixture(scope='module')
 def talking_node(context):
-    """A node that publishes and subscribes on one topic (discovery and data both ran)."""
+    """Start a node that publishes and subscribes on one topic (discovery and data both ran)."""
     import rclpy
     node = rclpy.create_node('loopback_probe', context=context)
     received = []

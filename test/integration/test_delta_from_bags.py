@@ -49,7 +49,7 @@ TINY_TRAIN = ['task.num_envs=8', 'ppo.num_steps_per_env=4', 'ppo.num_mini_batche
 
 @pytest.fixture(scope='module')
 def bag(tmp_path_factory) -> pathlib.Path:
-    """The bag folder of a 3 s walk at 0.5 m/s recorded by the recorder node."""
+    """Record the bag folder of a 3 s walk at 0.5 m/s recorded by the recorder node."""
     output = tmp_path_factory.mktemp('robot')
     run_sim_to_sim(SimToSimConfig(bundle=str(BUNDLE), output=str(output), domain_id=DOMAIN_ID,
                                   profile=((3.0, 0.5, 0.0, 0.0),)))

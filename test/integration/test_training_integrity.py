@@ -45,7 +45,7 @@ def digests(folder: pathlib.Path) -> dict[str, str]:
 
 
 def iterations(folder: pathlib.Path) -> list[int]:
-    """Iterations of the checkpoints in ``folder``, ascending, each read back safely."""
+    """Return the iterations of the checkpoints in ``folder``, ascending, each read back safely."""
     found = []
     for path in checkpoints(folder):
         saved = read_checkpoint(path)['iter']
@@ -56,7 +56,7 @@ def iterations(folder: pathlib.Path) -> list[int]:
 
 @pytest.fixture(scope='module')
 def trained_run(tmp_path_factory) -> pathlib.Path:
-    """A finished run of 3 iterations with a checkpoint after each (model_0 .. model_2)."""
+    """Train a finished run of 3 iterations with a checkpoint after each (model_0 .. model_2)."""
     run_dir = tmp_path_factory.mktemp('trained') / 'run'
     assert main(['train', *TINY, 'save_interval=1', 'max_iterations=3',
                  f'run_dir={run_dir}']) == 0
@@ -65,7 +65,7 @@ def trained_run(tmp_path_factory) -> pathlib.Path:
 
 @pytest.fixture
 def run_copy(trained_run, tmp_path) -> pathlib.Path:
-    """A private copy of ``trained_run`` that a test may damage."""
+    """Copy ``trained_run`` privately, for a test that may damage it."""
     return pathlib.Path(shutil.copytree(trained_run, tmp_path / 'run'))
 
 

@@ -27,7 +27,7 @@ class FileCreator:
 
 
 def checkpoint_dict(iteration: int) -> dict:
-    """A dict shaped like TrainingRunner.save's, with tiny tensors."""
+    """Return a dict shaped like TrainingRunner.save's, with tiny tensors."""
     return {'actor_state_dict': {'weight': torch.full((2, 3), float(iteration))},
             'critic_state_dict': {'weight': torch.zeros(1, 3)},
             'optimizer_state_dict': {'state': {}, 'param_groups': [{'lr': 1e-3}]},
