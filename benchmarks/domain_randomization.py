@@ -66,8 +66,9 @@ def main() -> None:
         if checkpoint is None:
             if not args.train:
                 sys.exit(f'{run_dir} has not finished training; pass --train')
+            resume = ['--resume'] if latest_checkpoint(run_dir) is not None else []
             subprocess.run([sys.executable, '-m', 'robot_learning.cli.main', 'train',
-                            '--config', args.config, f'randomization.method={method}',
+                            '--config', args.config, *resume, f'randomization.method={method}',
                             f'run_dir={run_dir}'], check=True)
             checkpoint = final_checkpoint(run_dir, config.max_iterations)
         bundle = export_bundle(run_dir, output / method / 'bundle', checkpoint)

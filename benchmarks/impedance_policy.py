@@ -37,6 +37,7 @@ from robot_learning.evaluation.setup import write_report
 from robot_learning.evaluation.transfer import evaluate_transfer, TransferConfig
 from robot_learning.paths import share_dir
 from robot_learning.policies.export import export_bundle
+from robot_learning.rl.runner import latest_checkpoint
 from robot_learning.rl.train_config import TrainConfig
 
 REALITY = 'quadruped_mujoco_actuator'
@@ -88,7 +89,9 @@ def trained(config_path: pathlib.Path, run_dir: pathlib.Path, train: bool,
     if checkpoint is None:
         if not train:
             sys.exit(f'{run_dir} has not finished training; pass --train')
-        robot_learning('train', '--config', str(config_path), *overrides, f'run_dir={run_dir}')
+        resume = ('--resume',) if run_dir.is_dir() and latest_checkpoint(run_dir) else ()
+        robot_learning('train', '--config', str(config_path), *resume, *overrides,
+                       f'run_dir={run_dir}')
         checkpoint = final_checkpoint(run_dir, config.max_iterations)
     return checkpoint
 

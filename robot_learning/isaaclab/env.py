@@ -10,8 +10,10 @@ Usage inside an Isaac Lab Python (``isaaclab.sh -p``), after ``AppLauncher`` sta
 
 Limits: the event terms draw from the box's fixed ranges (uniform DR); ADR and DORAEMON update
 their distributions from per-episode success inside ``VelocityTrackingEnv`` and are not fed
-back into Isaac Lab's event manager. The ASAP delta-action trainer does not exist yet in this
-project, so there is nothing to run on Isaac Lab for it. Exported bundles need the task's
+back into Isaac Lab's event manager. The ASAP delta-action trainer (``robot_learning/
+delta_action/``, ``robot-learning delta fit|finetune|evaluate``) runs on the project's own
+backends (it resets worlds to recorded states through ``SimBackend.reset``); it has no Isaac
+Lab path. Exported bundles need the task's
 observation contract; Isaac Lab's observation order and joint order must match it.
 """
 

@@ -13,20 +13,33 @@ what :meth:`SafetyLayer.step` returns. States and transitions::
 - SOFT_START: targets move from the measured pose at activation to the default pose, linearly
   over ``soft_start_duration``; the state turns RUNNING in the period whose target reaches it.
 - RUNNING: the policy's targets.
-- DAMPING: target = measured joint positions every period, so a position-PD drive applies
-  ``tau = kp * (q - q) - kd * q_dot = -kd * q_dot``: pure damping with the drive's own gain.
+- DAMPING: while the joint measurements are live, target = measured joint positions every
+  period, so a position-PD drive applies ``tau = kp * (q - q) - kd * q_dot = -kd * q_dot``:
+  pure damping with the drive's own gain. While they are stale (no joint state with an advancing
+  stamp within the watchdog) the measured pose is an OLD pose, and a stiff drive pulled toward it
+  flips a walking robot: the target then holds the last commanded target for ``stale_hold`` and
+  settles linearly onto the default pose over ``settle_duration`` (``stale_target: settle``;
+  ``measured`` keeps the old pose, for comparisons only). A node whose driver accepts gains
+  sends kp 0 in DAMPING instead (true damping), and the target does not matter.
   Only :meth:`SafetyLayer.reset` leaves it (to IDLE), and not while the emergency stop is engaged.
 
-Faults (checked in SOFT_START and RUNNING, first match wins): a stale input, a non-finite
-measurement / observation / action / target, a joint position outside the limits widened by
-``position_margin``, a joint speed above ``velocity_factor`` times its limit, a base tilt above
-``max_tilt`` (floating-base robots only), a missing policy target, the emergency stop.
+Freshness: an input is fresh while its header stamp ADVANCES: :class:`InputFreshness` keeps,
+per input, the arrival time of the last message whose stamp exceeded every earlier stamp of that
+input, and the age of the input is the time since then. A driver that stops publishing and one
+that re-publishes its last message (a frozen stamp) both age; the stamps are only compared with
+earlier stamps of the same input, never with this machine's clock.
+
+Faults (checked in SOFT_START and RUNNING, first match wins): a stale or frozen input, a
+non-finite measurement / observation / action / target, a joint position outside the limits
+widened by ``position_margin``, a joint speed above ``velocity_factor`` times its limit, a base
+tilt above ``max_tilt`` (floating-base robots only), a missing policy target, the emergency stop.
 
 Every published target is clamped into the limits shrunk by ``position_margin``. SOFT_START and
 RUNNING targets are also rate-limited to ``max_target_rate * control_dt`` per period. DAMPING
 targets are clamped but not rate-limited: moving the target onto the measured position can only
 shrink the spring torque ``kp * (target - q)``, and rate-limiting that move would keep a spring
-pulling toward the last policy target for several periods instead of damping.
+pulling toward the last policy target for several periods instead of damping (the settle on
+stale measurements is slow by construction).
 
 All per-joint arrays are (J,) in the policy contract's joint order.
 """
@@ -54,6 +67,7 @@ class Fault(str, enum.Enum):
     """Why the layer entered DAMPING; the value is the reason string in diagnostics."""
 
     STALE_INPUT = 'stale_input'
+    FROZEN_INPUT = 'frozen_input'
     NON_FINITE = 'non_finite'
     POSITION_LIMIT = 'position_limit'
     VELOCITY_LIMIT = 'velocity_limit'
@@ -64,6 +78,10 @@ class Fault(str, enum.Enum):
 
 ACTIVE_STATES = (SafetyState.SOFT_START, SafetyState.RUNNING)
 """States in which faults are checked and the policy or soft start commands the robot."""
+
+
+STALE_TARGETS = ('settle', 'measured')
+"""Values of :attr:`SafetyConfig.stale_target`."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +103,14 @@ class SafetyConfig:
     """Largest angle between the base z axis and the world vertical (floating base only) [rad]."""
     max_target_rate: float = 25.0
     """Largest change of a SOFT_START or RUNNING target [rad/s]; per period, times control_dt."""
+    stale_target: str = 'settle'
+    """DAMPING target while the joint measurements are stale: 'settle' (hold the last commanded
+    target, then settle onto the default pose) or 'measured' (the last measured pose, the
+    behaviour before; it flips walking robots, kept for comparisons)."""
+    stale_hold: float = 0.2
+    """DAMPING on stale measurements: time the last commanded target is held [s]."""
+    settle_duration: float = 3.0
+    """DAMPING on stale measurements: time from the held target to the default pose [s]."""
 
     def __post_init__(self) -> None:
         """Reject values that would disable the layer by accident."""
@@ -93,7 +119,10 @@ class SafetyConfig:
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f'SafetyConfig.{name} must be > 0, got {getattr(self, name)}')
-        for name in ('soft_start_duration', 'position_margin'):
+        if self.stale_target not in STALE_TARGETS:
+            raise ValueError(f"SafetyConfig.stale_target is '{self.stale_target}'; valid: "
+                             f"{', '.join(STALE_TARGETS)}")
+        for name in ('soft_start_duration', 'position_margin', 'stale_hold', 'settle_duration'):
             if not getattr(self, name) >= 0:
                 raise ValueError(f'SafetyConfig.{name} must be >= 0, got {getattr(self, name)}')
 
@@ -124,7 +153,11 @@ class SafetyInputs:
     base_quat: np.ndarray | None = None
     """(4,) base orientation (w, x, y, z); None for a fixed-base robot (no tilt check)."""
     input_ages: Mapping[str, float] = dataclasses.field(default_factory=dict)
-    """Time since the last new message of each required input, e.g. {'joint_states': 0.004} [s]."""
+    """Time since the last message with an advancing stamp of each required input, e.g.
+    {'joint_states': 0.004} [s] (:meth:`InputFreshness.ages`)."""
+    repeated_stamps: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    """Messages of each input since its stamp last advanced (> 0: a frozen stream, not a silent
+    one; :meth:`InputFreshness.repeats`)."""
     finite: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
     """Further arrays that must be finite, by name (gyro, odometry, observation, action)."""
 
@@ -146,6 +179,59 @@ def base_tilt(base_quat: np.ndarray) -> float:
     # z component of the rotated unit z axis: 1 - 2 (x² + y²), for the normalised quaternion.
     cos_tilt = 1.0 - 2.0 * (x * x + y * y) / (w * w + x * x + y * y + z * z)
     return math.acos(min(1.0, max(-1.0, cos_tilt)))
+
+
+class InputFreshness:
+    """Per-input freshness from header stamps and arrival times (any monotonic clock).
+
+    An input is fresh when its latest stamp exceeds every earlier stamp of the same input; its
+    age is the arrival-clock time since the last such message. Stamps are compared only with
+    each other, so the sender's clock need not agree with the receiver's.
+    """
+
+    def __init__(self) -> None:
+        """Start with no input seen (every age infinite)."""
+        self._stamps: dict[str, float] = {}
+        self._fresh_at: dict[str, float] = {}
+        self._repeats: dict[str, int] = {}
+
+    def observe(self, name: str, stamp: float, arrival: float) -> bool:
+        """Record a message of input ``name`` with header ``stamp`` [s] received at ``arrival``.
+
+        Returns:
+            True if the stamp advanced (the message is new data); False for a repeated or older
+            stamp (a re-published or reordered message), which does not refresh the input.
+        """
+        previous = self._stamps.get(name)
+        if previous is not None and not stamp > previous:
+            self._repeats[name] = self._repeats.get(name, 0) + 1
+            return False
+        self._stamps[name] = float(stamp)
+        self._fresh_at[name] = float(arrival)
+        self._repeats[name] = 0
+        return True
+
+    def age(self, name: str, now: float) -> float:
+        """Time from the last advancing message of ``name`` to ``now`` [s]; inf if none."""
+        return now - self._fresh_at.get(name, -math.inf)
+
+    def ages(self, names: Sequence[str], now: float) -> dict[str, float]:
+        """Return :meth:`age` of each of ``names``."""
+        return {name: self.age(name, now) for name in names}
+
+    def repeats(self, names: Sequence[str]) -> dict[str, int]:
+        """Messages of each of ``names`` received since its stamp last advanced."""
+        return {name: self._repeats.get(name, 0) for name in names}
+
+    def stamp(self, name: str) -> float | None:
+        """Latest advancing stamp of ``name`` [s], or None."""
+        return self._stamps.get(name)
+
+    def forget(self) -> None:
+        """Forget every stamp (e.g. after an operator reset: a restarted driver's clock)."""
+        self._stamps.clear()
+        self._fresh_at.clear()
+        self._repeats.clear()
 
 
 def rate_limit(target: np.ndarray, previous: np.ndarray, max_step: float) -> np.ndarray:
@@ -213,6 +299,9 @@ class SafetyLayer:
         self._soft_start_from = np.zeros(count)
         self._soft_start_count = 0
         self._last_finite_pos = self.default_joint_pos.copy()
+        self._settle_from: np.ndarray | None = None
+        """(J,) target when the measurements went stale in DAMPING; None while they are live."""
+        self._settle_count = 0
 
     # Transitions requested from outside.
 
@@ -291,7 +380,7 @@ class SafetyLayer:
         if self.state == SafetyState.IDLE:
             return None
         if self.state == SafetyState.DAMPING:
-            target = self.damping_target()
+            target = self._degraded_target(inputs)
         elif self.state == SafetyState.SOFT_START:
             target = self._soft_start_target()
         else:
@@ -306,6 +395,14 @@ class SafetyLayer:
         stale = {name: age for name, age in inputs.input_ages.items()
                  if not age <= config.watchdog_timeout}
         if stale:
+            frozen = {name: inputs.repeated_stamps.get(name, 0) for name in stale
+                      if inputs.repeated_stamps.get(name, 0) > 0}
+            if frozen:
+                counts = ', '.join(f'{name} ({count} messages repeated it)'
+                                   for name, count in frozen.items())
+                return Fault.FROZEN_INPUT, (
+                    f'header stamp not advancing for more than {config.watchdog_timeout:.3f} '
+                    f's: {counts}')
             ages = ', '.join(f'{name} {age:.3f} s' for name, age in stale.items())
             return Fault.STALE_INPUT, (
                 f'no new message for more than {config.watchdog_timeout:.3f} s: {ages}')
@@ -349,6 +446,16 @@ class SafetyLayer:
         """Return the DAMPING target (J,): the last finite measured positions, clamped [rad]."""
         return self.clamp(self._last_finite_pos)
 
+    def measurements_live(self, inputs: SafetyInputs) -> bool:
+        """Whether the joint measurements of ``inputs`` are fresh (no joint_states age: yes)."""
+        age = inputs.input_ages.get('joint_states', 0.0)
+        return age <= self.config.watchdog_timeout
+
+    @property
+    def settling(self) -> bool:
+        """True while DAMPING on stale measurements (holding, then settling)."""
+        return self.state == SafetyState.DAMPING and self._settle_from is not None
+
     def clamp(self, target: np.ndarray) -> np.ndarray:
         """Clamp targets (J,) into the joint limits shrunk by ``position_margin``."""
         return np.clip(target, self.target_lower, self.target_upper)
@@ -381,8 +488,26 @@ class SafetyLayer:
             self.state = SafetyState.RUNNING
         return target
 
+    def _degraded_target(self, inputs: SafetyInputs) -> np.ndarray:
+        """DAMPING target: the measured pose while live, else hold then settle (see module)."""
+        config = self.config
+        if config.stale_target == 'measured' or self.measurements_live(inputs):
+            self._settle_from = None
+            return self.damping_target()
+        if self._settle_from is None:  # never jump to the old measured pose
+            self._settle_from = self.clamp(self.last_target if self.last_target is not None
+                                           else self._last_finite_pos)
+            self._settle_count = 0
+        self._settle_count += 1
+        elapsed = self._settle_count * config.control_dt - config.stale_hold
+        alpha = 1.0 if config.settle_duration == 0 else elapsed / config.settle_duration
+        alpha = min(1.0, max(0.0, alpha))
+        goal = self.clamp(self.default_joint_pos)
+        return self._settle_from + alpha * (goal - self._settle_from)
+
     def _enter_damping(self, fault: Fault, detail: str) -> None:
         self.state = SafetyState.DAMPING
+        self._settle_from = None
         self.last_fault = FaultRecord(fault, detail, self.cycle)
 
     def _names(self, mask: np.ndarray) -> str:

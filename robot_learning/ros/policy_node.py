@@ -43,6 +43,29 @@ grippers, heads) in any order. A JointState that names none of the contract's jo
 repeats one), the node refuses: it never activates the safety layer, logs the missing joints and
 reports the state 'refused'.
 
+Inputs are fresh while their header stamps ADVANCE (``safety.InputFreshness``): a driver that
+stops publishing and one that re-publishes its last message both go stale after the watchdog
+(``stale_input`` / ``frozen_input``); a message whose stamp does not advance is not used. Stamps
+are compared with earlier stamps of the same input only, never with this machine's clock. A
+JointState with an empty ``velocity`` field (legal in ROS 2) is accepted: the velocities are
+differentiated from the positions over the stamps across one control period
+(``policies/joint_velocity.py``).
+
+``/cmd_vel`` (``policies/command_limits.py``): a non-finite command is replaced by the zero
+command with a throttled warning (it never reaches the observation); each component is clamped
+into the contract's ``command_ranges``; with no valid command for ``cmd_vel_timeout`` (default
+0.5 s) the command is zero. The command of each observation is published on
+``velocity_command_topic`` (geometry_msgs/Twist).
+
+Command interfaces (``command_interface``): ``position`` publishes joint position targets only
+(the driver's own PD gains); in DAMPING the target is the measured pose while the measurements
+are live, and on stale measurements the last commanded target held, then a slow settle onto the
+contract's default pose (``stale_hold``, ``settle_duration``), never the old measured pose.
+``position_gains`` publishes std_msgs/Float64MultiArray ``[q (J), kp (J), kd (J)]`` in contract
+joint order on ``gains_command_topic`` (what low-level drivers such as Unitree's take per joint:
+q, kp, kd): the contract's kp / kd while the policy runs and true damping in DAMPING (kp 0,
+kd = ``damping_kd_scale`` times the contract's kd).
+
 Modes: ``timer`` runs one control cycle per period of a steady-clock timer at ``rate_hz``;
 ``lockstep`` runs one cycle per received JointState (once the IMU and odometry messages of the
 same stamp are in) and keeps the timer only as the stale-input watchdog.
@@ -69,9 +92,11 @@ from trajectory_msgs.msg import JointTrajectory
 
 from robot_learning.motions.library import motion_inputs, MotionLibrary
 from robot_learning.paths import share_dir
+from robot_learning.policies.command_limits import CommandLimits
+from robot_learning.policies.joint_velocity import JointVelocityEstimator
 from robot_learning.policies.runtime import PolicyRuntime
-from robot_learning.policies.safety import (ACTIVE_STATES, Fault, SafetyConfig, SafetyInputs,
-                                            SafetyLayer, SafetyState)
+from robot_learning.policies.safety import (ACTIVE_STATES, Fault, InputFreshness, SafetyConfig,
+                                            SafetyInputs, SafetyLayer, SafetyState)
 from robot_learning.robots.joint_order import pick
 from robot_learning.ros import conversions
 from robot_learning.ros.node_main import (declare_parameters, NodeConfigError, NodeProgram,
@@ -84,6 +109,8 @@ REFUSED = 'refused'
 """State string when the robot's joint states lack contract joints."""
 CMD_VEL_TYPES = {'twist': Twist, 'twist_stamped': TwistStamped}
 """``cmd_vel_type`` parameter values -> message type."""
+COMMAND_INTERFACES = ('position', 'position_gains')
+"""``command_interface`` parameter values."""
 MAX_NAME_ORDERS = 16
 """Distinct JointState name lists whose joint order is cached."""
 
@@ -107,6 +134,14 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
                               '(geometry_msgs/TwistStamped, what Nav2 publishes by default '
                               'since Jazzy)'),
     'command_topic': ('/joint_commands', 'std_msgs/Float64MultiArray output'),
+    'command_interface': ('position', "'position' (joint position targets, the driver's gains) "
+                                      "or 'position_gains' ([q, kp, kd] per joint on "
+                                      'gains_command_topic; true damping in damping)'),
+    'gains_command_topic': ('/joint_pd_commands', 'std_msgs/Float64MultiArray [q (J), kp (J), '
+                                                  'kd (J)] output, contract joint order'),
+    'damping_kd_scale': (1.0, "position_gains: kd in damping = this times the contract's kd"),
+    'velocity_command_topic': ('/policy/velocity_command', 'geometry_msgs/Twist: the command '
+                                                           'of each observation (after checks)'),
     'trajectory_topic': ('/joint_trajectory', 'trajectory_msgs/JointTrajectory output'),
     'estop_topic': ('/emergency_stop', 'std_msgs/Bool; true -> damping'),
     'reset_topic': ('/policy/reset', 'std_msgs/Empty; leave damping'),
@@ -137,9 +172,17 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
                  'base tilt above this -> damping, floating-base robots only [rad]'),
     'max_target_rate': (_SAFETY.max_target_rate,
                         'largest target change in soft start and running [rad/s]'),
+    'stale_target': (_SAFETY.stale_target, "damping target on stale measurements: 'settle' "
+                     "(hold the last target, then settle on the default pose) or 'measured' "
+                     '(the old measured pose: the behaviour before, it flips walking robots)'),
+    'stale_hold': (_SAFETY.stale_hold, 'damping on stale measurements: hold the last target '
+                   'for [s]'),
+    'settle_duration': (_SAFETY.settle_duration, 'damping on stale measurements: then move to '
+                        'the default pose in [s]'),
     'motion': ('', 'reference motion a motion-tracking policy plays from activation on (one of '
                    "the contract's motions); empty: the first"),
-    'cmd_vel_timeout': (0.0, 'command falls back to zero when /cmd_vel is older [s]; 0: hold'),
+    'cmd_vel_timeout': (0.5, 'command falls back to zero without a valid /cmd_vel for this '
+                             'long [s]; 0: hold the last command forever'),
     'auto_activate': (True, 'start the soft start by itself when idle and the inputs are fresh'),
     'autostart': (True, 'configure and activate the lifecycle node at start-up'),
     'publish_latency': (False, 'publish the latency of each command on latency_topic'),
@@ -281,7 +324,8 @@ class PolicyNode(LifecycleNode):
         config = SafetyConfig(
             control_dt=self.period, **{name: self._param(name) for name in (
                 'soft_start_duration', 'watchdog_periods', 'position_margin', 'velocity_factor',
-                'max_tilt', 'max_target_rate')})
+                'max_tilt', 'max_target_rate', 'stale_target', 'stale_hold',
+                'settle_duration')})
         self.safety = SafetyLayer(
             config, joint_names=contract.joint_names,
             default_joint_pos=np.asarray(contract.default_joint_pos),
@@ -293,6 +337,24 @@ class PolicyNode(LifecycleNode):
         self.joint_names = contract.joint_names
         self.needs_odometry = contract.needs_odometry
         self.cmd_vel_timeout = self._param('cmd_vel_timeout')
+        if not self.cmd_vel_timeout >= 0:
+            raise ValueError(f'parameter cmd_vel_timeout must be >= 0 s, got '
+                             f'{self.cmd_vel_timeout}')
+        self.command_limits = CommandLimits.from_ranges(contract.command_ranges)
+        self.command_interface = self._param('command_interface')
+        if self.command_interface not in COMMAND_INTERFACES:
+            raise ValueError(f"parameter command_interface is '{self.command_interface}'; "
+                             f"valid: {', '.join(COMMAND_INTERFACES)}")
+        if self.command_interface == 'position_gains' and self.command_type != 'array':
+            raise ValueError("command_interface 'position_gains' publishes Float64MultiArray "
+                             "[q, kp, kd]; it needs command_type 'array', got "
+                             f"'{self.command_type}'")
+        damping_kd_scale = self._param('damping_kd_scale')
+        if not damping_kd_scale > 0:
+            raise ValueError(f'parameter damping_kd_scale must be > 0, got {damping_kd_scale}')
+        self._kp = np.asarray(contract.kp, dtype=float)
+        self._kd = np.asarray(contract.kd, dtype=float)
+        self._damping_kd = damping_kd_scale * self._kd
         self.auto_activate = self._param('auto_activate')
         self.publish_latency = self._param('publish_latency')
         self._last_action = np.zeros(contract.num_joints)
@@ -326,7 +388,10 @@ class PolicyNode(LifecycleNode):
         sensor_default = 'reliable' if self.mode == 'lockstep' else 'sensor_data'
         profiles = {name: qos_profile(self._param(name) or sensor_default, name) for name in (
             'joint_states_qos', 'imu_qos', 'odom_qos', 'cmd_vel_qos', 'command_qos')}
-        if self.command_type == 'array':
+        if self.command_interface == 'position_gains':
+            self._command_pub = self.create_lifecycle_publisher(
+                Float64MultiArray, topic('gains_command_topic'), profiles['command_qos'])
+        elif self.command_type == 'array':
             self._command_pub = self.create_lifecycle_publisher(
                 Float64MultiArray, topic('command_topic'), profiles['command_qos'])
         else:
@@ -337,6 +402,8 @@ class PolicyNode(LifecycleNode):
             self.create_publisher(DiagnosticArray, name, qos) for name in dict.fromkeys(
                 (topic('diagnostics_topic'), topic('ros_diagnostics_topic'))) if name]
         self._latency_pub = self.create_publisher(Float64, topic('latency_topic'), qos)
+        self._velocity_command_pub = self.create_publisher(
+            Twist, topic('velocity_command_topic'), qos)
         subscriptions = [
             (JointState, 'joint_states_topic', self._on_joint_state, profiles['joint_states_qos']),
             (Imu, 'imu_topic', self._on_imu, profiles['imu_qos']),
@@ -351,7 +418,8 @@ class PolicyNode(LifecycleNode):
         self._entities = [
             (self.destroy_lifecycle_publisher, self._command_pub),
             *((self.destroy_publisher, publisher) for publisher in (
-                self._state_pub, *self._diagnostics_pubs, self._latency_pub)),
+                self._state_pub, *self._diagnostics_pubs, self._latency_pub,
+                self._velocity_command_pub)),
             *((self.destroy_subscription, self.create_subscription(
                 kind, topic(name), callback, profile))
               for kind, name, callback, profile in subscriptions),
@@ -375,8 +443,13 @@ class PolicyNode(LifecycleNode):
         self._imu_quat = self._imu_gyro = None
         self._odom_vel = None
         self._command = np.zeros(3)
+        self.velocity_command = np.zeros(3)
+        """(3,) command of the latest observation (checked, clamped, timed out)."""
         self._received: dict[str, float] = {}
-        """perf_counter time of the last message of each input."""
+        """perf_counter time of the last message of each input with an advancing stamp."""
+        self._freshness = InputFreshness()
+        self._velocity_estimator: JointVelocityEstimator | None = None
+        """Differentiates positions once a JointState arrives with an empty velocity field."""
         self._stamps: dict[str, float] = {}
         """Header stamps [s] of the last joint state, IMU and odometry messages."""
         self._names_checked = False
@@ -398,26 +471,54 @@ class PolicyNode(LifecycleNode):
             if order is None:
                 return
         self._names_checked = True
+        stamp = conversions.time_seconds(message.header.stamp)
+        if not self._freshness.observe('joint_states', stamp, received):
+            self._repeated_stamp('joint_states', stamp)
+            return
         count = len(names)
         self._joint_pos = pick(message.position, order, count)
-        self._joint_vel = pick(message.velocity, order, count)
+        if len(message.velocity) == count:
+            self._joint_vel = pick(message.velocity, order, count)
+        else:
+            self._joint_vel = self._differentiate(stamp, self._joint_pos)
         self._pending_lockstep = self.mode == 'lockstep'
-        self._input_arrived('joint_states', message, received)
+        self._input_arrived('joint_states', stamp, received)
 
     def _on_imu(self, message: Imu) -> None:
+        stamp = conversions.time_seconds(message.header.stamp)
+        if not self._freshness.observe('imu', stamp, time.perf_counter()):
+            self._repeated_stamp('imu', stamp)
+            return
         self._imu_quat, self._imu_gyro = conversions.imu_arrays(message)
-        self._input_arrived('imu', message, time.perf_counter())
+        self._input_arrived('imu', stamp, time.perf_counter())
 
     def _on_odom(self, message: Odometry) -> None:
+        stamp = conversions.time_seconds(message.header.stamp)
+        if not self._freshness.observe('odom', stamp, time.perf_counter()):
+            self._repeated_stamp('odom', stamp)
+            return
         self._odom_vel = conversions.odometry_world_velocity(message)
-        self._input_arrived('odom', message, time.perf_counter())
+        self._input_arrived('odom', stamp, time.perf_counter())
 
-    def _input_arrived(self, name: str, message, received: float) -> None:
-        """Record a state input's arrival and stamp; in lock-step, run the cycle when complete."""
+    def _input_arrived(self, name: str, stamp: float, received: float) -> None:
+        """Record a state input with an advancing stamp; in lock-step, run the cycle when due."""
         self._received[name] = received
-        self._stamps[name] = conversions.time_seconds(message.header.stamp)
+        self._stamps[name] = stamp
         if self.mode == 'lockstep':
             self._try_lockstep()
+
+    def _repeated_stamp(self, name: str, stamp: float) -> None:
+        self.get_logger().warning(
+            f'{name}: header stamp {stamp:.6f} s does not advance (a re-published or frozen '
+            'message); not used, the input ages', throttle_duration_sec=1.0)
+
+    def _differentiate(self, stamp: float, joint_pos: np.ndarray) -> np.ndarray:
+        if self._velocity_estimator is None:
+            self._velocity_estimator = JointVelocityEstimator(self.period)
+            self.get_logger().warning(
+                'JointState velocity field empty (or of another length): joint velocities are '
+                'differentiated from the positions over the header stamps', once=True)
+        return self._velocity_estimator.update(stamp, joint_pos)
 
     def _joint_order(self, names: tuple[str, ...]) -> list[int] | None:
         """Index of each contract joint among ``names``; None (refused or dropped) if any lacks."""
@@ -448,8 +549,18 @@ class PolicyNode(LifecycleNode):
         return order
 
     def _on_cmd_vel(self, message: Twist | TwistStamped) -> None:
-        self._command = conversions.twist_command(
-            message.twist if self._stamped_cmd_vel else message)
+        raw = conversions.twist_command(message.twist if self._stamped_cmd_vel else message)
+        check = self.command_limits.apply(raw)
+        self._command = check.command
+        if check.rejected:  # zero at once; the timeout keeps counting from the last valid one
+            self.get_logger().warning(f'/cmd_vel {raw.tolist()} is not finite: zero command',
+                                      throttle_duration_sec=1.0)
+            return
+        if check.clamped:
+            self.get_logger().warning(
+                f'/cmd_vel {raw.tolist()} outside the trained command ranges '
+                f'({", ".join(check.clamped)}): clamped to {check.command.tolist()}',
+                throttle_duration_sec=1.0)
         self._received['cmd_vel'] = time.perf_counter()
 
     def _on_estop(self, message: Bool) -> None:
@@ -476,6 +587,7 @@ class PolicyNode(LifecycleNode):
             return False, 'the node is not configured'
         success, message = self.safety.reset()
         if success:  # one severity per call site: rclpy's logger rejects a change
+            self._freshness.forget()  # a restarted driver may restart its stamps
             self._log_transition(SafetyState.DAMPING)
         else:
             self.get_logger().warning(f'reset refused: {message}')
@@ -544,7 +656,7 @@ class PolicyNode(LifecycleNode):
         """Return the required inputs never received or stale at ``now``."""
         timeout = self.safety.config.watchdog_timeout
         return [name for name in self._required_inputs()
-                if not now - self._received.get(name, -np.inf) <= timeout]
+                if not self._freshness.age(name, now) <= timeout]
 
     def _required_inputs(self) -> tuple[str, ...]:
         return ('joint_states', 'imu', 'odom') if self.needs_odometry else ('joint_states', 'imu')
@@ -562,8 +674,8 @@ class PolicyNode(LifecycleNode):
             joint_pos=self._joint_pos if self._joint_pos is not None else nan,
             joint_vel=self._joint_vel if self._joint_vel is not None else nan,
             base_quat=self._imu_quat if self._imu_quat is not None else np.full(4, np.nan),
-            input_ages={name: now - self._received.get(name, -np.inf)
-                        for name in self._required_inputs()},
+            input_ages=self._freshness.ages(self._required_inputs(), now),
+            repeated_stamps=self._freshness.repeats(self._required_inputs()),
             finite=finite)
 
     def _cycle(self) -> None:
@@ -626,6 +738,11 @@ class PolicyNode(LifecycleNode):
         if self.cmd_vel_timeout > 0 and (time.perf_counter() - self._received.get(
                 'cmd_vel', -np.inf)) > self.cmd_vel_timeout:
             command = np.zeros(3)
+        self.velocity_command = command
+        if self._active:
+            twist = Twist()
+            twist.linear.x, twist.linear.y, twist.angular.z = (float(v) for v in command)
+            self._velocity_command_pub.publish(twist)
         lin_vel = self._odom_vel if self.needs_odometry else np.zeros(3)
         phase = reference = None
         if self.motions is not None:
@@ -640,7 +757,12 @@ class PolicyNode(LifecycleNode):
             motion_phase=phase, reference_joint_pos=reference)
 
     def _publish_command(self, targets: np.ndarray) -> None:
-        if self.command_type == 'array':
+        if self.command_interface == 'position_gains':
+            damping = self.safety is not None and self.safety.state == SafetyState.DAMPING
+            kp = np.zeros_like(self._kp) if damping else self._kp
+            kd = self._damping_kd if damping else self._kd
+            message = conversions.command_array_msg(np.concatenate([targets, kp, kd]))
+        elif self.command_type == 'array':
             message = conversions.command_array_msg(targets)
         else:  # stamp zero: start now (joint_trajectory_controller convention)
             message = conversions.joint_trajectory_msg(0.0, self.joint_names, targets,
@@ -698,6 +820,9 @@ class PolicyNode(LifecycleNode):
             'soft_start_progress': f'{safety.soft_start_progress:.3f}',
             'mode': self.mode,
             'rate_hz': f'{1.0 / self.period:g}',
+            'command_interface': self.command_interface,
+            'degraded_target': self._degraded_target_name(),
+            'velocity_command': ' '.join(f'{value:.4f}' for value in self.velocity_command),
         }
         values.update({f'latency_{key}_s': f'{value:.6f}'
                        for key, value in self.latency_summary().items()})
@@ -711,6 +836,15 @@ class PolicyNode(LifecycleNode):
         message = DiagnosticArray(status=[status])
         message.header.stamp = self.get_clock().now().to_msg()
         return message
+
+    def _degraded_target_name(self) -> str:
+        """What DAMPING commands now: '' outside it, else kp0_damping, settle or measured."""
+        safety = self.safety
+        if safety.state != SafetyState.DAMPING:
+            return ''
+        if self.command_interface == 'position_gains':
+            return 'kp0_damping'
+        return 'settle' if safety.settling else 'measured'
 
 
 def _percentiles(values: np.ndarray) -> dict[str, float]:

@@ -61,6 +61,7 @@ INTERFACE_TYPES = {
     '/policy/state': 'diagnostic_msgs/msg/DiagnosticArray',
     '/policy/safety_state': 'std_msgs/msg/String',
     '/diagnostics': 'diagnostic_msgs/msg/DiagnosticArray',
+    '/robot_description': 'std_msgs/msg/String',
 }
 """Topics of the robot_learning ROS interface and their types (the recorded defaults)."""
 

@@ -14,6 +14,12 @@ Publishes, every control period and all stamped with the same simulation time:
 - ``/clock`` (rosgraph_msgs/Clock): the simulation time. The bridge is the clock source, so its
   own timers run on the steady wall clock whatever ``use_sim_time`` says.
 
+Once at start-up, ``/robot_description`` (std_msgs/String, reliable, transient local: a
+subscriber that joins later still gets it, as from robot_state_publisher): the robot's URDF
+text (``robots/description.py``: the resolved file of a ``pybullet_data:`` or xacro robot,
+relative mesh file names made absolute ``file://`` URIs). An empty
+``robot_description_topic`` turns it off (when robot_state_publisher runs beside the bridge).
+
 ``/joint_states`` is published last, as it is the lock-step trigger. Time starts at 0 s and
 advances by exactly ``control_dt`` (the reality's ``sim_dt * decimation``) per step.
 
@@ -23,6 +29,26 @@ Consumes joint position targets in the ros2_control forward-controller conventio
 non-finite value, the wrong length or missing joints is ignored whole, with a throttled warning.
 Until the first command arrives the targets are the robot's default pose (a robot's own
 stand-up controller). PD control runs at the physics rate inside the backend.
+
+Per-joint gains, as low-level quadruped drivers take them (Unitree's LowCmd: q, dq, kp, kd, tau
+per motor): ``/joint_pd_commands`` (std_msgs/Float64MultiArray ``[q (J), kp (J), kd (J)]``,
+robot joint order) sets the targets and the PD gains of the physics-rate loop; kp 0 with kd > 0
+is true damping. The simulated motors have one kp scale and one kd scale per robot (the
+backends' ``kp_scale`` / ``kd_scale``, on top of the reality's), so the gains must be the same
+multiple of the robot's nominal kp (and kd) for every joint, else the message is ignored with a
+warning. A position-only command (``/joint_commands``, ``/joint_trajectory``) restores the
+nominal gains.
+
+Fault injection (tests and ``benchmarks/fault_matrix.py``): a std_msgs/String on
+``fault_topic`` switches what the bridge publishes, the physics running on:
+``joint_states_stopped`` (no JointState), ``paused`` (no JointState, IMU or odometry: a hung
+driver), ``joint_renamed`` (the first robot joint published as ``<name>_renamed``),
+``frozen_stamps`` (the JointState at the switch re-published unchanged, stamp included: a driver
+re-publishing its last message), ``none`` or empty (healthy), ``reset`` (healthy, and the robot
+put back on its default pose with default-pose targets and nominal gains, for repeated runs).
+``ground_truth_topic`` (default empty: off) publishes the base odometry at most every 20 ms of
+bridge clock whatever the fault, for fall detection.
+``joint_velocity: false`` publishes JointStates with an empty velocity field (legal in ROS 2).
 
 Modes:
 
@@ -67,12 +93,14 @@ import numpy as np
 from rclpy.clock import Clock, ClockType
 from rclpy.duration import Duration
 from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock as ClockMessage
 from sensor_msgs.msg import Imu, JointState
-from std_msgs.msg import Float64MultiArray
+from std_msgs.msg import Float64MultiArray, String
 from trajectory_msgs.msg import JointTrajectory
 
 from robot_learning.config import ConfigError
+from robot_learning.robots.description import robot_description
 from robot_learning.ros import conversions
 from robot_learning.ros.node_main import declare_parameters, NodeProgram, run
 from robot_learning.ros.qos import qos_profile
@@ -113,15 +141,32 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
                                          'robot joint order.'),
     'trajectory_topic': ('/joint_trajectory', 'trajectory_msgs/JointTrajectory joint targets '
                                               'input, reordered by joint name.'),
+    'gains_command_topic': ('/joint_pd_commands', 'std_msgs/Float64MultiArray [q (J), kp (J), '
+                                                  'kd (J)] input, robot joint order.'),
+    'fault_topic': ('/sim_bridge/fault', 'std_msgs/String fault injection input (see the '
+                                         'module docstring).'),
+    'ground_truth_topic': ('', 'nav_msgs/Odometry ground truth output, never faulted; empty: '
+                               'not published.'),
+    'joint_velocity': (True, 'Fill the JointState velocity field (false: leave it empty).'),
     'imu_frame_id': ('imu_link', 'frame_id of the Imu messages.'),
     'odom_frame_id': ('odom', 'frame_id (world) of the Odometry messages.'),
     'base_frame_id': ('base_link', 'child_frame_id (robot base) of the Odometry messages.'),
+    'robot_description_topic': ('/robot_description',
+                                'std_msgs/String output (transient local, once): the URDF '
+                                'text; empty: not published.'),
 }
 """Parameter name -> (default, description); config/nodes/sim_bridge.yaml holds the same
 defaults. All are read once at start-up (read-only)."""
 
 QOS_DEPTH = 10
 """History depth of /clock (reliable, volatile)."""
+DESCRIPTION_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
+"""/robot_description: latched, as robot_state_publisher publishes it."""
+FAULTS = ('none', 'joint_states_stopped', 'paused', 'joint_renamed', 'frozen_stamps')
+"""Values of the fault injection topic ('' means 'none')."""
+GROUND_TRUTH_PERIOD = 0.02
+"""Smallest bridge-clock interval between two ground-truth messages [s]."""
 WARN_PERIOD = 2.0
 """Smallest interval between two warnings of the same kind [s]."""
 MAX_CATCH_UP = 0.1
@@ -205,7 +250,21 @@ class SimBridgeNode(Node):
         self._default_targets = np.asarray(self.robot.default_joint_pos, dtype=float).copy()
         self.targets = self._default_targets.copy()
         """Joint position targets held by the PD loop (J,) [rad], robot joint order."""
-        self._pending: collections.deque[np.ndarray] = collections.deque()
+        self._pending: collections.deque[tuple[np.ndarray, tuple[float, float]]] = (
+            collections.deque())
+        """Lock-step: queued (targets, (kp scale, kd scale)) commands."""
+        count = len(self.joint_names)
+        self._nominal_kp = np.broadcast_to(np.asarray(self.robot.kp, dtype=float), (count,))
+        self._nominal_kd = np.broadcast_to(np.asarray(self.robot.kd, dtype=float), (count,))
+        self._reality_gain_scales = (float(self.backend.dynamics['kp_scale'][0]),
+                                     float(self.backend.dynamics['kd_scale'][0]))
+        self.gain_scales = (1.0, 1.0)
+        """(kp, kd) multiple of the robot's nominal gains commanded last (1, 1: nominal)."""
+        self.fault = 'none'
+        """Injected fault (see the module docstring)."""
+        self._frozen_joint_state: JointState | None = None
+        self._ground_truth_time = -np.inf
+        self._joint_velocity = bool(self._param('joint_velocity'))
         self._state: SimState = self.backend.get_state()
         self._acceleration = np.zeros(3)
         """World-frame base acceleration over the latest step [m/s²] (zero after a reset)."""
@@ -241,10 +300,24 @@ class SimBridgeNode(Node):
             Odometry, self._param('odom_topic'), state_profile)
         self._joint_publisher = self.create_publisher(
             JointState, self._param('joint_states_topic'), state_profile)
+        self._description_publisher = None
+        if self._param('robot_description_topic'):
+            self._description_publisher = self.create_publisher(
+                String, self._param('robot_description_topic'), DESCRIPTION_QOS)
+            self._description_publisher.publish(String(data=robot_description(
+                self.robot.urdf_path)))
         self.create_subscription(Float64MultiArray, self._command_topic,
                                  self._on_joint_commands, command_profile)
         self.create_subscription(JointTrajectory, self._trajectory_topic,
                                  self._on_joint_trajectory, command_profile)
+        self._gains_topic = str(self._param('gains_command_topic'))
+        self.create_subscription(Float64MultiArray, self._gains_topic,
+                                 self._on_gains_command, command_profile)
+        self.create_subscription(String, str(self._param('fault_topic')), self._on_fault,
+                                 QOS_DEPTH)
+        ground_truth = str(self._param('ground_truth_topic'))
+        self._ground_truth_publisher = (self.create_publisher(Odometry, ground_truth, QOS_DEPTH)
+                                        if ground_truth else None)
 
         if self.get_parameter('use_sim_time').value:
             self.get_logger().warning('use_sim_time is true, but the bridge is the /clock '
@@ -350,6 +423,19 @@ class SimBridgeNode(Node):
                 else np.zeros(3, dtype=bool))
         self.dropped += int(drop.sum())
         self._clock_publisher.publish(conversions.clock_msg(stamp))
+        if (self._ground_truth_publisher is not None
+                and stamp >= self._ground_truth_time + GROUND_TRUTH_PERIOD - 1e-9):
+            self._ground_truth_time = stamp
+            self._ground_truth_publisher.publish(conversions.odometry_msg(
+                stamp, state.base_pos[0], quat, velocity, state.base_ang_vel[0],
+                frame_id=self._odom_frame_id, child_frame_id=self._base_frame_id))
+        if self.fault == 'paused':
+            return
+        if self.fault == 'frozen_stamps' and self._frozen_joint_state is not None:
+            self._joint_publisher.publish(self._frozen_joint_state)
+            drop[2] = True  # the live JointState is not published
+        elif self.fault == 'joint_states_stopped':
+            drop[2] = True
         if not drop[0]:
             self._imu_publisher.publish(conversions.imu_msg(
                 stamp, quat, state.base_ang_vel[0],
@@ -362,15 +448,24 @@ class SimBridgeNode(Node):
         if drop[2]:
             return
         if not self.driver:
-            self._joint_publisher.publish(conversions.joint_state_msg(
+            message = conversions.joint_state_msg(
                 stamp, self.joint_names, state.joint_pos[0], state.joint_vel[0],
-                state.joint_torque[0]))
-            return
-        order, zeros = self._published_order, self._extra_zeros
-        self._joint_publisher.publish(conversions.joint_state_msg(
-            stamp, self.published_names,
-            *(np.concatenate([values[0], zeros])[order] for values in (
-                state.joint_pos, state.joint_vel, state.joint_torque))))
+                state.joint_torque[0])
+        else:
+            order, zeros = self._published_order, self._extra_zeros
+            message = conversions.joint_state_msg(
+                stamp, self.published_names,
+                *(np.concatenate([values[0], zeros])[order] for values in (
+                    state.joint_pos, state.joint_vel, state.joint_torque)))
+        if not self._joint_velocity:
+            message.velocity = []
+        if self.fault == 'joint_renamed':
+            renamed = self.joint_names[0]
+            message.name = [name + '_renamed' if name == renamed else name
+                            for name in message.name]
+        if self.fault == 'frozen_stamps':
+            self._frozen_joint_state = message
+        self._joint_publisher.publish(message)
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -381,7 +476,7 @@ class SimBridgeNode(Node):
             self._ignore(f'{topic}: expected {len(self.joint_names)} targets in the order '
                          f'{self.joint_names}, got {values.size}')
             return
-        self._accept(values, topic)
+        self._accept(values, topic, (1.0, 1.0))
 
     def _on_joint_trajectory(self, message: JointTrajectory) -> None:
         topic = self._trajectory_topic
@@ -390,18 +485,70 @@ class SimBridgeNode(Node):
         except (KeyError, ValueError, IndexError) as error:
             self._ignore(f'{topic}: {error}')
             return
-        self._accept(values, topic)
+        self._accept(values, topic, (1.0, 1.0))
 
-    def _accept(self, values: np.ndarray, topic: str) -> None:
+    def _on_gains_command(self, message: Float64MultiArray) -> None:
+        topic, count = self._gains_topic, len(self.joint_names)
+        values = np.asarray(message.data, dtype=float)
+        if values.shape != (3 * count,):
+            self._ignore(f'{topic}: expected {3 * count} values [q, kp, kd] for the joints '
+                         f'{self.joint_names}, got {values.size}')
+            return
+        targets, kp, kd = values[:count], values[count:2 * count], values[2 * count:]
+        if not np.all(np.isfinite(values)) or np.any(kp < 0) or np.any(kd < 0):
+            self._ignore(f'{topic}: non-finite value or negative gain')
+            return
+        scales = []
+        for gains, nominal, name in ((kp, self._nominal_kp, 'kp'), (kd, self._nominal_kd, 'kd')):
+            ratio = gains / nominal
+            if not np.allclose(ratio, ratio[0], rtol=1e-6, atol=1e-9):
+                self._ignore(f'{topic}: {name} {gains.tolist()} is not one multiple of the '
+                             f"robot's {name} {nominal.tolist()} (the simulated motors take "
+                             'one gain scale)')
+                return
+            scales.append(float(ratio[0]))
+        self._accept(targets, topic, (scales[0], scales[1]))
+
+    def _on_fault(self, message: String) -> None:
+        fault = message.data or 'none'
+        if fault == 'reset':
+            self.backend.reset(np.arange(1))
+            self._state = self.backend.get_state()
+            self._acceleration = np.zeros(3)
+            self.targets = self._default_targets.copy()
+            self._set_gains((1.0, 1.0))
+            fault = 'none'
+        elif fault not in FAULTS:
+            self.get_logger().warning(f"unknown fault '{fault}'; valid: reset, "
+                                      f"{', '.join(FAULTS)}")
+            return
+        self.fault = fault
+        self._frozen_joint_state = None
+        self.get_logger().warning(f'fault injection: {fault} at t = {self.sim_time:.3f} s')
+
+    def _accept(self, values: np.ndarray, topic: str, gain_scales: tuple[float, float]) -> None:
         if not np.all(np.isfinite(values)):
             self._ignore(f'{topic}: non-finite joint target')
             return
         if not self.lockstep:
             self.targets = values
+            self._set_gains(gain_scales)
             return
-        self._pending.append(values)
+        self._pending.append((values, gain_scales))
         if self._started:
             self._drain()
+
+    def _set_gains(self, scales: tuple[float, float]) -> None:
+        """Apply (kp, kd) multiples of the nominal gains, on top of the reality's scales."""
+        if scales == self.gain_scales:
+            return
+        self.gain_scales = scales
+        kp_scale, kd_scale = self._reality_gain_scales
+        try:
+            self.backend.set_dynamics(np.arange(1), {'kp_scale': kp_scale * scales[0],
+                                                     'kd_scale': kd_scale * scales[1]})
+        except ConfigError as error:
+            self._ignore(f'{self._gains_topic}: gains out of the simulated range: {error}')
 
     def _ignore(self, reason: str) -> None:
         self.ignored_commands += 1
@@ -477,7 +624,8 @@ class SimBridgeNode(Node):
     def _drain(self) -> None:
         """Lock-step: take one control step per queued command, in arrival order."""
         while self._pending and not self.done:
-            self.targets = self._pending.popleft()
+            self.targets, gain_scales = self._pending.popleft()
+            self._set_gains(gain_scales)
             self.advance()
             if self._timeout_timer is not None:
                 self._timeout_timer.reset()

@@ -54,6 +54,8 @@ MARGIN = 0.1
 WATCHDOG_PERIODS = 5
 SOFT_START = 0.3
 """[s] soft_start_duration for these tests."""
+SETTLE = 0.6
+"""[s] settle_duration of the main node (stale inputs: held target -> default pose)."""
 START_TIMEOUT = 30.0
 """[s] for a node process to start and report its first state."""
 
@@ -209,7 +211,7 @@ def robot(context):
 def policy(log_dir, robot):
     """Start the main node (timer mode, 50 Hz, latency published); yield it and its log."""
     log = log_dir / 'policy_node.log'
-    process = _start_node(log, 'publish_latency:=true')
+    process = _start_node(log, 'publish_latency:=true', f'settle_duration:={SETTLE}')
     yield process, log
     _stop(process)
 
@@ -335,13 +337,34 @@ def test_emergency_stop_damps_and_blocks_the_reset(robot, policy):
     assert _transitions(robot.states)[-4:] == ['damping', 'idle', 'soft_start', 'running']
 
 
-def test_stale_input_damps_on_the_last_measured_pose(robot, policy):
+def test_stale_input_holds_the_last_target_then_settles_never_the_old_measured_pose(
+        robot, policy):
     _ensure_running(robot, policy)
-
-    def stop() -> None:
-        robot.publishing = False
-
-    _inject(robot, policy, stop, robot.pos, 'stale_input', max_late=WATCHDOG_PERIODS + 2)
+    _, log = policy
+    robot.run(0.3)
+    start = len(robot.commands)
+    robot.publishing = False
+    assert robot.run(3.0, lambda: robot.state() == 'damping'), _tail(log)
+    robot.run(SETTLE + 0.5)  # hold, settle, then the settled pose
+    after = np.asarray(robot.commands[start:])
+    # The hold: the last target, repeated for stale_hold (0.2 s: 10 periods; some may be late).
+    runs = [i for i in range(1, len(after) - 3)
+            if all(np.array_equal(after[i], after[i + k]) for k in range(1, 4))]
+    assert runs, 'no held target'
+    held_at = runs[0]
+    held = after[held_at]
+    settle = after[held_at:]
+    np.testing.assert_allclose(settle[-1], DEFAULT, atol=1e-9)
+    # Every damping target lies on the segment held -> default pose, advancing slowly; none is
+    # the old measured pose.
+    direction = DEFAULT - held
+    alphas = (settle - held) @ direction / (direction @ direction)
+    np.testing.assert_allclose(settle, held + alphas[:, None] * direction, atol=1e-9)
+    assert np.all(np.diff(alphas) >= -1e-12)
+    assert np.diff(alphas).max() <= PERIOD / SETTLE * 1.5 + 1e-9
+    assert np.abs(settle - robot.pos).max(axis=1).min() > 1e-3
+    values = _values(robot.diagnostics[-1])
+    assert values['reason'] == 'stale_input' and values['degraded_target'] == 'settle'
     robot.publishing = True
     robot.run(0.2)
     assert robot.state() == 'damping'  # fresh inputs alone do not leave damping

@@ -8,6 +8,7 @@ folder (or of a kind) that no loader below reads fails, naming the folder to add
 from __future__ import annotations
 
 import importlib
+import json
 import pathlib
 import xml.etree.ElementTree as ElementTree
 
@@ -87,6 +88,11 @@ def _xml(path: pathlib.Path) -> None:
     ElementTree.parse(path)
 
 
+def _json(path: pathlib.Path) -> None:
+    assert isinstance(json.loads(path.read_text(encoding='utf-8')), dict), (
+        f'{path}: expected a JSON object')
+
+
 LOADERS = {
     'train': _train,
     'robots': _robot,
@@ -96,8 +102,8 @@ LOADERS = {
     'nodes': _node,
 }
 """YAML folder under config/ -> how the package reads its files."""
-OTHER_FILES = {'.xml': _xml}
-"""Non-YAML files (the Fast DDS profile) by suffix: well-formed."""
+OTHER_FILES = {'.xml': _xml, '.json': _json}
+"""Non-YAML files (the Fast DDS profile, the Foxglove layout) by suffix: well-formed."""
 
 
 def test_every_config_folder_has_files():

@@ -15,8 +15,8 @@ import math
 import numpy as np
 import pytest
 
-from robot_learning.policies.safety import (base_tilt, Fault, rate_limit, SafetyConfig,
-                                            SafetyInputs, SafetyLayer, SafetyState)
+from robot_learning.policies.safety import (base_tilt, Fault, InputFreshness, rate_limit,
+                                            SafetyConfig, SafetyInputs, SafetyLayer, SafetyState)
 
 CONFIG = SafetyConfig(control_dt=0.1, soft_start_duration=0.4, watchdog_periods=2.0,
                       position_margin=0.1, velocity_factor=1.5, max_tilt=0.5, max_target_rate=2.0)
@@ -283,3 +283,72 @@ def test_layer_rejects_inconsistent_robots():
         SafetyLayer(CONFIG, joint_names=('a', 'b'), default_joint_pos=np.zeros(3),
                     position_lower=np.array([-1.0, -2.0]), position_upper=np.array([1.0, 2.0]),
                     velocity_limit=np.array([10.0, 5.0]), check_tilt=True)
+
+
+def test_freshness_follows_advancing_stamps_not_arrivals():
+    freshness = InputFreshness()
+    assert freshness.age('joint_states', 0.0) == math.inf
+    assert freshness.observe('joint_states', stamp=100.0, arrival=1.0)
+    assert freshness.observe('joint_states', stamp=100.002, arrival=1.1)  # any sender clock
+    # A driver re-publishing its last message: arrivals go on, the input ages.
+    for arrival in (1.2, 1.3, 1.4):
+        assert not freshness.observe('joint_states', stamp=100.002, arrival=arrival)
+    assert freshness.age('joint_states', 1.45) == pytest.approx(0.35)
+    assert freshness.repeats(['joint_states']) == {'joint_states': 3}
+    assert not freshness.observe('joint_states', stamp=99.0, arrival=1.5)  # older: not new
+    assert freshness.stamp('joint_states') == 100.002
+    assert freshness.observe('joint_states', stamp=100.004, arrival=1.6)
+    assert freshness.ages(['joint_states', 'imu'], 1.7) == pytest.approx(
+        {'joint_states': 0.1, 'imu': math.inf})
+    assert freshness.repeats(['joint_states']) == {'joint_states': 0}
+    freshness.forget()  # e.g. a driver restarted its clock: the next stamp is new again
+    assert freshness.observe('joint_states', stamp=0.0, arrival=2.0)
+
+
+def test_a_frozen_stamp_damps_as_frozen_input_within_the_watchdog():
+    layer = _running_layer()
+    freshness = InputFreshness()
+    now, stamp, fault_cycle = 0.0, 5.0, None
+    for cycle in range(10):
+        now += CONFIG.control_dt
+        if cycle < 3:
+            stamp += CONFIG.control_dt  # healthy, then frozen from cycle 3 on
+        freshness.observe('joint_states', stamp, now)
+        freshness.observe('imu', now, now)  # the IMU stays live
+        names = ('joint_states', 'imu')
+        layer.step(SafetyInputs(joint_pos=DEFAULT, joint_vel=np.zeros(2), base_quat=UPRIGHT,
+                                input_ages=freshness.ages(names, now),
+                                repeated_stamps=freshness.repeats(names)), DEFAULT)
+        if layer.state == SafetyState.DAMPING and fault_cycle is None:
+            fault_cycle = cycle
+    # Last advance at cycle 2; stale once older than 2 periods (0.2 s): cycle 5.
+    assert fault_cycle == 5
+    assert layer.last_fault.fault == Fault.FROZEN_INPUT
+    assert 'joint_states (3 messages repeated it)' in layer.last_fault.detail
+
+
+def test_stale_measurements_hold_the_last_target_then_settle_on_the_default_pose():
+    layer = _running_layer(stale_hold=0.2, settle_duration=0.4)
+    moved = np.array([0.7, -0.8])
+    layer.step(_inputs(), moved)  # last commanded target (0.7, -0.8)
+    old_measured = np.array([0.1, 0.2])
+    stale = {'joint_states': 1.0, 'imu': 0.0}
+    targets = [layer.step(_inputs(pos=old_measured, ages=stale), moved) for _ in range(7)]
+    assert layer.last_fault.fault == Fault.STALE_INPUT and layer.settling
+    # Never the old measured pose: hold 2 periods, then 4 periods to the default pose.
+    expected = [moved, moved, moved + 0.25 * (DEFAULT - moved), moved + 0.5 * (DEFAULT - moved),
+                moved + 0.75 * (DEFAULT - moved), DEFAULT, DEFAULT]
+    np.testing.assert_allclose(targets, expected, atol=1e-12)
+    # Live measurements again: damping on the measured pose (the drive's own damping).
+    np.testing.assert_allclose(layer.step(_inputs(pos=(0.3, -0.3)), moved), (0.3, -0.3))
+    assert not layer.settling
+
+
+def test_stale_target_measured_keeps_the_old_behaviour_for_comparisons():
+    layer = _running_layer(stale_target='measured')
+    target = layer.step(_inputs(pos=(0.1, 0.2), ages={'joint_states': 1.0, 'imu': 0.0}), DEFAULT)
+    np.testing.assert_allclose(target, (0.1, 0.2))
+    with pytest.raises(ValueError, match="stale_target is 'hold'"):
+        SafetyConfig(stale_target='hold')
+    with pytest.raises(ValueError, match='settle_duration'):
+        SafetyConfig(settle_duration=-1.0)
