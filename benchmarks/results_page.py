@@ -73,6 +73,32 @@ def _flatten(data: dict, prefix: str = '') -> dict[str, Any]:
     return flat
 
 
+def _is_markdown_table(value: Any) -> bool:
+    return isinstance(value, str) and value.lstrip().startswith('|') and '\n|' in value
+
+
+def _overlapping(groups: dict[str, dict]) -> list[dict[str, dict]]:
+    """Split name -> {column: value} into sets of entries whose columns overlap."""
+    sets: list[dict[str, dict]] = []
+    for name, row in groups.items():
+        for existing in sets:
+            if set(row) & set(_columns(list(existing.values()))):
+                existing[name] = row
+                break
+        else:
+            sets.append({name: row})
+    return sets
+
+
+def _rows_table(rows: dict[str, dict]) -> list[str]:
+    """One row per entry, one column per key of any entry ('-' where an entry lacks it)."""
+    columns = _columns(list(rows.values()))
+    if not columns:
+        return [', '.join(rows) + ': -', '']
+    return _table([''] + columns, [[name] + [_value(row.get(column)) for column in columns]
+                                   for name, row in rows.items()]) + ['']
+
+
 def _columns(rows: list[dict]) -> list[str]:
     columns: list[str] = []
     for row in rows:
@@ -93,22 +119,26 @@ def _render(data: dict, level: int) -> list[str]:
             lines += _table(['', 'value'], [[name, _value(value)]
                                             for name, value in _flatten(data[key]).items()])
             lines.append('')
-    scalars = {key: value for key, value in data.items()
-               if _is_scalar(value) and key not in ('command', 'goal')}
+    tables = {key: value for key, value in data.items() if _is_markdown_table(value)}
+    scalars = {key: value for key, value in data.items() if _is_scalar(value)
+               and key not in ('command', 'goal') and key not in tables}
     if scalars:
         lines += _table(['', 'value'], [[key, _value(value)] for key, value in scalars.items()])
         lines.append('')
+    for key, value in tables.items():  # a table the benchmark wrote itself
+        lines += [f'**{key}**', '', value.strip('\n'), '']
     groups = {key: value for key, value in data.items() if key not in SETUP_KEYS
               and isinstance(value, dict) and value and all(map(_is_scalar, value.values()))}
-    if groups:
-        columns = _columns(list(groups.values()))
-        lines += _table([''] + columns, [[name] + [_value(row.get(column)) for column in columns]
-                                         for name, row in groups.items()])
-        lines.append('')
+    for group in _overlapping(groups):
+        lines += _rows_table(group)
     for key, value in data.items():
         if key in SETUP_KEYS or key in groups or _is_scalar(value):
             continue
-        if isinstance(value, dict) and all(isinstance(item, dict) for item in value.values()):
+        if isinstance(value, dict) and value and all(
+                isinstance(item, dict) and all(map(_is_scalar, item.values()))
+                and 'command' not in item for item in value.values()):  # one row each
+            lines += [f'{"#" * (level + 1)} {key}', ''] + _rows_table(value)
+        elif isinstance(value, dict) and all(isinstance(item, dict) for item in value.values()):
             for name, entry in value.items():
                 lines += [f'{"#" * (level + 1)} {key}: {name}', '']
                 lines += _render(entry, level + 1)

@@ -70,7 +70,7 @@ def add_ccil_parser(subparsers) -> None:
                        help="floor each observation's z-score scale at this task's observation "
                             'noise: the demonstrations alone make a clone amplify sensor noise '
                             'in dimensions that barely vary (the CCIL benchmark floors; see '
-                            'the README for where it helped and where not)')
+                            'docs/ccil.md for where it helped and where not)')
     train.add_argument('--config', default=None, help='CCIL YAML (bc, label_ratio)')
     train.add_argument('--set', dest='overrides', nargs='*', default=[],
                        metavar='KEY=VALUE', help='config overrides, e.g. bc.epochs=50')

@@ -18,7 +18,7 @@ what :meth:`SafetyLayer.step` returns. States and transitions::
   pure damping with the drive's own gain. While they are stale (no joint state with an advancing
   stamp within the watchdog) the measured pose is an OLD pose, and a stiff drive pulled toward it
   flips a walking robot: the target then holds the last commanded target for ``stale_hold`` and
-  settles linearly onto the default pose over ``settle_duration`` (``stale_target: settle``;
+  moves linearly onto the default pose over ``settle_duration`` (``stale_target: settle``;
   ``measured`` keeps the old pose, for comparisons only). A node whose driver accepts gains
   sends kp 0 in DAMPING instead (true damping), and the target does not matter.
   Only :meth:`SafetyLayer.reset` leaves it (to IDLE), and not while the emergency stop is engaged.
@@ -107,10 +107,12 @@ class SafetyConfig:
     """DAMPING target while the joint measurements are stale: 'settle' (hold the last commanded
     target, then settle onto the default pose) or 'measured' (the last measured pose, the
     behaviour before; it flips walking robots, kept for comparisons)."""
-    stale_hold: float = 0.2
+    stale_hold: float = 0.0
     """DAMPING on stale measurements: time the last commanded target is held [s]."""
-    settle_duration: float = 3.0
-    """DAMPING on stale measurements: time from the held target to the default pose [s]."""
+    settle_duration: float = 0.5
+    """DAMPING on stale measurements: time from the held target to the default pose [s]. Fast
+    enough to put the legs under a walking robot (a 3 s settle froze it mid-stride: it flipped in
+    every run of ``benchmarks/fault_matrix.py``), slow enough not to kick."""
 
     def __post_init__(self) -> None:
         """Reject values that would disable the layer by accident."""

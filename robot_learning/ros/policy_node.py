@@ -59,8 +59,11 @@ into the contract's ``command_ranges``; with no valid command for ``cmd_vel_time
 
 Command interfaces (``command_interface``): ``position`` publishes joint position targets only
 (the driver's own PD gains); in DAMPING the target is the measured pose while the measurements
-are live, and on stale measurements the last commanded target held, then a slow settle onto the
+are live, and on stale measurements the last commanded target held, then a move onto the
 contract's default pose (``stale_hold``, ``settle_duration``), never the old measured pose.
+Before the watchdog fires, a cycle whose inputs are older than ``HOLD_PERIODS`` control periods
+holds the last target instead of running the policy open-loop on an observation that no longer
+changes (that open-loop stretch is what flipped the robot in the fault matrix).
 ``position_gains`` publishes std_msgs/Float64MultiArray ``[q (J), kp (J), kd (J)]`` in contract
 joint order on ``gains_command_topic`` (what low-level drivers such as Unitree's take per joint:
 q, kp, kd): the contract's kp / kd while the policy runs and true damping in DAMPING (kp 0,
@@ -111,6 +114,10 @@ CMD_VEL_TYPES = {'twist': Twist, 'twist_stamped': TwistStamped}
 """``cmd_vel_type`` parameter values -> message type."""
 COMMAND_INTERFACES = ('position', 'position_gains')
 """``command_interface`` parameter values."""
+HOLD_PERIODS = 2.5
+"""Running with an input older than this many control periods (stale only after the watchdog):
+the last target is held instead of running the policy on an observation that no longer
+changes."""
 MAX_NAME_ORDERS = 16
 """Distinct JointState name lists whose joint order is cached."""
 
@@ -693,9 +700,15 @@ class PolicyNode(LifecycleNode):
         start = time.perf_counter()
         inputs = self._safety_inputs(start)
         policy_target = action = None
-        # Infer whenever running; step() below checks the inputs, the observation and the
-        # action once, and an inference on faulty inputs is never published.
-        if safety.state == SafetyState.RUNNING and self._has_all_inputs():
+        # Infer whenever running on recent inputs; step() below checks the inputs, the
+        # observation and the action once, and an inference on faulty inputs is never
+        # published. Inputs older than HOLD_PERIODS (not yet stale) hold the last target: the
+        # policy is not run open-loop on an observation that no longer changes.
+        held = safety.state == SafetyState.RUNNING and not all(
+            age <= HOLD_PERIODS * self.period for age in inputs.input_ages.values())
+        if held:
+            policy_target = safety.last_target
+        elif safety.state == SafetyState.RUNNING and self._has_all_inputs():
             try:
                 observation = self.runtime.observe(self._observation_inputs())
                 action = self.runtime.act(observation)[0]

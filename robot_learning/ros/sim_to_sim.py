@@ -40,9 +40,10 @@ DEFAULT_PROFILE = (
     (3.0, 0.8, 0.0, 0.0),
     (3.0, 0.4, 0.0, 0.6),
     (3.0, 0.3, 0.3, 0.0),
-    (2.0, 0.0, 0.0, 0.0),
+    (6.0, 0.0, 0.0, 0.0),
 )
-"""Velocity profile: (duration [s], vx [m/s], vy [m/s], yaw rate [rad/s]) segments."""
+"""Velocity profile: (duration [s], vx [m/s], vy [m/s], yaw rate [rad/s]) segments. It ends
+with 6 s of zero command: the standing metrics judge the last 5 s (after a 1 s settle)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +129,11 @@ class Operator(Node):
     def _on_state(self, message: String) -> None:
         self.policy_state = message.data
 
+    def policy_subscribed(self) -> bool:
+        """Whether the policy node's /cmd_vel subscription has been discovered."""
+        return any(info.node_name == 'policy_node'
+                   for info in self.get_subscriptions_info_by_topic('/cmd_vel'))
+
     def command_at(self, elapsed: float) -> tuple[float, float, float] | None:
         """Return the profile's command ``elapsed`` s after its start (None when finished)."""
         for duration, vx, vy, yaw in self.profile:
@@ -182,7 +188,10 @@ def run_sim_to_sim(config: SimToSimConfig) -> dict:
             executor = SingleThreadedExecutor()
             executor.add_node(operator)
             deadline = time.monotonic() + config.startup_timeout
-            while operator.policy_state != 'running' or operator.sim_time is None:
+            # Running, and the node's /cmd_vel subscription discovered: a lock-step run may
+            # play the whole profile before a late discovery (the robot would stand still).
+            while (operator.policy_state != 'running' or operator.sim_time is None
+                   or not operator.policy_subscribed()):
                 executor.spin_once(timeout_sec=0.05)
                 _check_alive(processes, output)
                 if time.monotonic() > deadline:

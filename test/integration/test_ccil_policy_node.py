@@ -2,7 +2,7 @@
 """A CCIL-cloned quadruped bundle runs in the ROS 2 policy node (real rclpy over DDS).
 
 The clone (6 expert demonstrations, BackTrack labels) is a small-data clone that may fall on
-the PyBullet reality (see the README's CCIL results), so the tilt fault is lifted here: the
+the PyBullet reality (see the CCIL results in docs/ccil.md), so the tilt fault is lifted here: the
 test checks the plumbing (contract accepted, soft start, the bundle driving the robot from
 every state message), not the clone's skill.
 """

@@ -52,6 +52,8 @@ WATCHDOG = WATCHDOG_PERIODS * PERIOD
 """[s] the node's stale-input timeout."""
 SETTLE = 0.6
 """[s] settle_duration of the nodes here."""
+STALE_HOLD = 0.2
+"""[s] stale_hold of the nodes here (the last target is held that long, then it settles)."""
 CMD_VEL_TIMEOUT = 0.5
 """[s] the node default."""
 START_TIMEOUT = 30.0
@@ -173,6 +175,7 @@ def _start_node(log: pathlib.Path, *parameters: str) -> subprocess.Popen:
     command = [sys.executable, '-m', 'robot_learning.ros.policy_node', '--ros-args']
     for parameter in (f'bundle:={BUNDLE}', 'soft_start_duration:=0.3',
                       f'watchdog_periods:={WATCHDOG_PERIODS}', f'settle_duration:={SETTLE}',
+                      f'stale_hold:={STALE_HOLD}',
                       *parameters):
         command += ['-p', parameter]
     env = {**os.environ, 'ROS_DOMAIN_ID': str(DOMAIN_ID),

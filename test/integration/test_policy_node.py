@@ -211,7 +211,8 @@ def robot(context):
 def policy(log_dir, robot):
     """Start the main node (timer mode, 50 Hz, latency published); yield it and its log."""
     log = log_dir / 'policy_node.log'
-    process = _start_node(log, 'publish_latency:=true', f'settle_duration:={SETTLE}')
+    process = _start_node(log, 'publish_latency:=true', f'settle_duration:={SETTLE}',
+                          'stale_hold:=0.2')
     yield process, log
     _stop(process)
 

@@ -52,7 +52,9 @@ def test_results_page_holds_every_file_command_and_number(tmp_path):
     (results / 'b_timing.json').write_text(json.dumps({
         'command': 'python benchmarks/b.py --duration 3', 'setup': {'rate_hz': 50.0},
         'latency': {'p50_ms': 1.23456, 'p99_ms': 9.87}, 'compute': {'p50_ms': 0.5},
-        'missed': 3, 'runs': [{'error': 0.042}, {'error': float('nan')}]}))
+        'missed': 3, 'runs': [{'error': 0.042}, {'error': float('nan')}],
+        'table': '| fault | falls |\n|---|---|\n| paused | 0 / 3 |',
+        'memory': {'bridge': {'rss_mib': 117.0}, 'node': {'rss_mib': 145.5, 'crash': None}}}))
     (results / 'a_demo.json').write_text(json.dumps({
         'realities': {'nominal': {'command': 'python a.py', 'ok': True}}}))
     page = tmp_path / 'results.md'
@@ -65,6 +67,9 @@ def test_results_page_holds_every_file_command_and_number(tmp_path):
     assert '| latency | 1.235 | 9.87 |' in text and '| compute | 0.5 | - |' in text
     assert '| missed | 3 |' in text
     assert '| error | 0.042 | NaN |' in text
+    assert '**table**\n\n| fault | falls |\n|---|---|\n| paused | 0 / 3 |\n' in text
+    assert '### memory\n\n|  | rss_mib | crash |\n|---|---|---|\n| bridge | 117 | - |\n' \
+        '| node | 145.5 | - |\n' in text
     assert '### realities: nominal' in text and '| ok | yes |' in text
     # Stale and bad input.
     assert _run('--results', str(results), '--output', str(page), '--check').returncode == 0
