@@ -61,9 +61,9 @@ Command interfaces (``command_interface``): ``position`` publishes joint positio
 (the driver's own PD gains); in DAMPING the target is the measured pose while the measurements
 are live, and on stale measurements the last commanded target held, then a move onto the
 contract's default pose (``stale_hold``, ``settle_duration``), never the old measured pose.
-Before the watchdog fires, a cycle whose inputs are older than ``HOLD_PERIODS`` control periods
-holds the last target instead of running the policy open-loop on an observation that no longer
-changes (that open-loop stretch is what flipped the robot in the fault matrix).
+Before the watchdog fires, a timer cycle whose inputs are older than ``HOLD_PERIODS`` control
+periods holds the last target instead of running the policy open-loop on an observation that no
+longer changes (that open-loop stretch is what flipped the robot in the fault matrix).
 ``position_gains`` publishes std_msgs/Float64MultiArray ``[q (J), kp (J), kd (J)]`` in contract
 joint order on ``gains_command_topic`` (what low-level drivers such as Unitree's take per joint:
 q, kp, kd): the contract's kp / kd while the policy runs and true damping in DAMPING (kp 0,
@@ -703,8 +703,10 @@ class PolicyNode(LifecycleNode):
         # Infer whenever running on recent inputs; step() below checks the inputs, the
         # observation and the action once, and an inference on faulty inputs is never
         # published. Inputs older than HOLD_PERIODS (not yet stale) hold the last target: the
-        # policy is not run open-loop on an observation that no longer changes.
-        held = safety.state == SafetyState.RUNNING and not all(
+        # policy is not run open-loop on an observation that no longer changes. In lock-step the
+        # cycle runs on the arrival of a complete, new state, so its age is only this
+        # process's own delay: no hold (a loaded machine must not freeze a simulation).
+        held = self.mode == 'timer' and safety.state == SafetyState.RUNNING and not all(
             age <= HOLD_PERIODS * self.period for age in inputs.input_ages.values())
         if held:
             policy_target = safety.last_target
