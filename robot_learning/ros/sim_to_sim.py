@@ -31,6 +31,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from std_msgs.msg import String
+from std_srvs.srv import Trigger
 
 from robot_learning.atomic_write import atomic_write_text
 from robot_learning.ros.conversions import time_msg, time_seconds
@@ -122,6 +123,7 @@ class Operator(Node):
         self.cmd_vel = self.create_publisher(TwistStamped if stamped else Twist, '/cmd_vel', 10)
         self.create_subscription(Clock, '/clock', self._on_clock, 10)
         self.create_subscription(String, '/policy/safety_state', self._on_state, 10)
+        self.activate_client = self.create_client(Trigger, '/policy/activate')
 
     def _on_clock(self, message: Clock) -> None:
         self.sim_time = time_seconds(message.clock)
@@ -133,6 +135,10 @@ class Operator(Node):
         """Whether the policy node's /cmd_vel subscription has been discovered."""
         return any(info.node_name == 'policy_node'
                    for info in self.get_subscriptions_info_by_topic('/cmd_vel'))
+
+    def request_activation(self):
+        """Ask the policy node to start its soft start (returns the pending future)."""
+        return self.activate_client.call_async(Trigger.Request())
 
     def command_at(self, elapsed: float) -> tuple[float, float, float] | None:
         """Return the profile's command ``elapsed`` s after its start (None when finished)."""
@@ -175,7 +181,7 @@ def run_sim_to_sim(config: SimToSimConfig) -> dict:
                                output / 'recorder.log'),
         'policy_node': start_node('robot_learning.ros.policy_node',
                                   {'bundle': str(pathlib.Path(config.bundle).resolve()),
-                                   'auto_activate': True, 'cmd_vel_type': config.cmd_vel_type,
+                                   'auto_activate': False, 'cmd_vel_type': config.cmd_vel_type,
                                    **config.policy_parameters},
                                   env, output / 'policy_node.log'),
     }
@@ -188,12 +194,20 @@ def run_sim_to_sim(config: SimToSimConfig) -> dict:
             executor = SingleThreadedExecutor()
             executor.add_node(operator)
             deadline = time.monotonic() + config.startup_timeout
-            # Running, and the node's /cmd_vel subscription discovered: a lock-step run may
-            # play the whole profile before a late discovery (the robot would stand still).
-            while (operator.policy_state != 'running' or operator.sim_time is None
-                   or not operator.policy_subscribed()):
+            # The node waits idle until the operator is ready: its /cmd_vel subscription
+            # discovered and the clock seen. Only then is it activated, and the profile starts as
+            # soon as it runs. (A lock-step simulation runs several times faster than real time:
+            # started by itself, the node would stand at zero command for many simulated seconds
+            # while discovery completes, or the profile would play before its commands arrive.)
+            pending = None
+            while operator.policy_state != 'running':
                 executor.spin_once(timeout_sec=0.05)
                 _check_alive(processes, output)
+                ready = (operator.sim_time is not None and operator.policy_subscribed()
+                         and operator.activate_client.service_is_ready())
+                if ready and operator.policy_state == 'idle' and (
+                        pending is None or pending.done()):
+                    pending = operator.request_activation()
                 if time.monotonic() > deadline:
                     raise TimeoutError(f'policy node not running after {config.startup_timeout} '
                                        f's (state {operator.policy_state!r}); see {output}/*.log')
