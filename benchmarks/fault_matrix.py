@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Node faults over DDS in sim-to-sim: does the robot fall within 3 s of each fault?
+"""Inject node faults over DDS in sim-to-sim and count falls within 3 s of each fault.
 
 The sim bridge runs in driver mode (physics on the wall clock, state at 500 Hz best effort with
 jitter, drops and extra joints) with a never-faulted ground-truth odometry topic; the shipped

@@ -853,7 +853,7 @@ class PolicyNode(LifecycleNode):
         return message
 
     def _degraded_target_name(self) -> str:
-        """What DAMPING commands now: '' outside it, else kp0_damping, settle or measured."""
+        """Return what DAMPING commands now: '' outside it, else kp0_damping, settle, measured."""
         safety = self.safety
         if safety.state != SafetyState.DAMPING:
             return ''

@@ -230,7 +230,7 @@ def driver(context):
 
 @pytest.fixture(scope='module')
 def policy(log_dir, driver):
-    """The position-interface node (timer mode, 50 Hz, default cmd_vel_timeout)."""
+    """Start the position-interface node (timer mode, 50 Hz, default cmd_vel_timeout)."""
     log = log_dir / 'policy_node.log'
     process = _start_node(log)
     yield process, log
