@@ -26,6 +26,7 @@ from typing import Callable  # noqa: E402
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
 from nav_msgs.msg import Odometry  # noqa: E402
+from node_processes import log_tail, stop_node  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
@@ -141,21 +142,6 @@ def _start(module: str, log: pathlib.Path, *parameters: str) -> subprocess.Popen
                                 stderr=subprocess.STDOUT)
 
 
-def _stop(process: subprocess.Popen) -> int:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10.0)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.returncode
-
-
-def _tail(log: pathlib.Path) -> str:
-    return '\n'.join(log.read_text(encoding='utf-8').splitlines()[-30:])
-
-
 def _policy(log: pathlib.Path, prefix: str) -> subprocess.Popen:
     topics = {'joint_states_topic': '/joint_states', 'imu_topic': '/imu/data',
               'odom_topic': '/odom',
@@ -228,7 +214,7 @@ def test_best_effort_driver_with_extra_joints_drives_the_node_to_running(
     process = _policy(log, prefix)
     try:
         assert driver.run(START_TIMEOUT, lambda: driver.state() == 'running'), (
-            f'state {driver.state()!r}:\n{_tail(log)}')
+            f'state {driver.state()!r}:\n{log_tail(log)}')
         # The node subscribed best effort: the publisher's SensorDataQoS connected.
         assert driver.joint_pub.get_subscription_count() == 1
         info = driver.node.get_subscriptions_info_by_topic(prefix + '/joint_states')
@@ -251,9 +237,9 @@ def test_best_effort_driver_with_extra_joints_drives_the_node_to_running(
         assert status.level == DiagnosticStatus.OK and status.hardware_id == CONTRACT.robot
         text = log.read_text(encoding='utf-8')
         assert 'extra joints ignored' in text and 'name none of the contract joints' in text
-        assert _stop(process) == EXIT_OK, _tail(log)
+        assert stop_node(process) == EXIT_OK, log_tail(log)
     finally:
-        _stop(process)
+        stop_node(process)
 
 
 def test_a_missing_joint_is_refused_by_name(driver_factory, tmp_path):
@@ -263,7 +249,7 @@ def test_a_missing_joint_is_refused_by_name(driver_factory, tmp_path):
     log = tmp_path / 'policy.log'
     process = _policy(log, prefix)
     try:
-        assert driver.run(START_TIMEOUT, lambda: driver.state() == 'refused'), _tail(log)
+        assert driver.run(START_TIMEOUT, lambda: driver.state() == 'refused'), log_tail(log)
         driver.run(1.5)  # /diagnostics at 1 Hz
         assert driver.commands == [] and driver.state() == 'refused'
         status = driver.diagnostics[-1]
@@ -271,7 +257,7 @@ def test_a_missing_joint_is_refused_by_name(driver_factory, tmp_path):
         assert "missing ['RL_calf_joint']" in status.message
         assert "missing ['RL_calf_joint']" in log.read_text(encoding='utf-8')
     finally:
-        _stop(process)
+        stop_node(process)
 
 
 def test_driver_bridge_publishes_at_its_rate_with_extra_joints(context, tmp_path):
@@ -294,7 +280,7 @@ def test_driver_bridge_publishes_at_its_rate_with_extra_joints(context, tmp_path
         deadline = time.monotonic() + START_TIMEOUT
         while len(received) < 50 and time.monotonic() < deadline:
             executor.spin_once(timeout_sec=0.01)
-        assert len(received) >= 50, _tail(log)
+        assert len(received) >= 50, log_tail(log)
         publishers = node.get_publishers_info_by_topic('/driver/joint_states')
         assert publishers[0].qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT
         start = len(received)
@@ -304,7 +290,7 @@ def test_driver_bridge_publishes_at_its_rate_with_extra_joints(context, tmp_path
         window = received[start:]
         measured = len(window) / (window[-1][0] - window[0][0])
         # About its rate: far above the 50 Hz a policy needs, never above the set rate.
-        assert 0.4 * rate < measured < 1.1 * rate, f'{measured:.0f} Hz\n{_tail(log)}'
+        assert 0.4 * rate < measured < 1.1 * rate, f'{measured:.0f} Hz\n{log_tail(log)}'
         assert len(imu) > 0.4 * rate * 3.0
         robot_names = list(load_contract(BUNDLE).joint_names)
         message = window[-1][1]
@@ -316,10 +302,10 @@ def test_driver_bridge_publishes_at_its_rate_with_extra_joints(context, tmp_path
         assert np.all(np.diff(stamps) > 0.0)
         # Stamps from the bridge's clock (real time): about the publication period apart.
         assert 0.5 / rate < np.median(np.diff(stamps)) < 2.0 / rate
-        assert _stop(process) == EXIT_OK, _tail(log)
+        assert stop_node(process) == EXIT_OK, log_tail(log)
         assert 'messages dropped' in log.read_text(encoding='utf-8')
     finally:
-        _stop(process)
+        stop_node(process)
         executor.remove_node(node)
         node.destroy_node()
         executor.shutdown()

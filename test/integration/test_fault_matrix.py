@@ -27,6 +27,7 @@ from typing import Callable  # noqa: E402
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
 from geometry_msgs.msg import Twist  # noqa: E402
 from nav_msgs.msg import Odometry  # noqa: E402
+from node_processes import log_tail, stop_node  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
@@ -185,21 +186,6 @@ def _start_node(log: pathlib.Path, *parameters: str) -> subprocess.Popen:
                                 stderr=subprocess.STDOUT)
 
 
-def _stop(process: subprocess.Popen) -> int:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10.0)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.returncode
-
-
-def _tail(log: pathlib.Path) -> str:
-    return '\n'.join(log.read_text(encoding='utf-8').splitlines()[-30:])
-
-
 def _values(status: DiagnosticStatus) -> dict[str, str]:
     return {pair.key: pair.value for pair in status.values}
 
@@ -234,7 +220,7 @@ def policy(log_dir, driver):
     log = log_dir / 'policy_node.log'
     process = _start_node(log)
     yield process, log
-    _stop(process)
+    stop_node(process)
 
 
 def _ensure_running(driver: FakeDriver, policy) -> None:
@@ -245,7 +231,7 @@ def _ensure_running(driver: FakeDriver, policy) -> None:
         driver.run(0.2)
         assert driver.reset()
     assert driver.run(START_TIMEOUT, lambda: driver.state() == 'running'), (
-        f'state {driver.state()!r}, process rc {process.poll()}:\n{_tail(log)}')
+        f'state {driver.state()!r}, process rc {process.poll()}:\n{log_tail(log)}')
 
 
 def _damped_after(driver: FakeDriver, since: float) -> float:
@@ -262,7 +248,7 @@ def test_frozen_stamps_damp_within_the_watchdog(driver, policy):
     driver.run(0.2)
     driver.advance_stamps = False  # the driver re-publishes its last JointState, IMU, odometry
     frozen_at = time.monotonic()
-    assert driver.run(3.0, lambda: driver.state() == 'damping'), _tail(log)
+    assert driver.run(3.0, lambda: driver.state() == 'damping'), log_tail(log)
     # The watchdog (0.1 s) plus a generous scheduling margin; arrivals never stopped.
     assert _damped_after(driver, frozen_at) < WATCHDOG + REACTION
     assert driver.run(2.0, lambda: _values(driver.diagnostics[-1])['reason'] == 'frozen_input')
@@ -309,7 +295,7 @@ def test_stopped_joint_states_hold_then_settle_never_the_old_measured_pose(drive
     driver.run(0.3)
     start = len(driver.commands)
     driver.joints = False  # the IMU and odometry go on: only the joint states stop
-    assert driver.run(3.0, lambda: driver.state() == 'damping'), _tail(log)
+    assert driver.run(3.0, lambda: driver.state() == 'damping'), log_tail(log)
     driver.run(SETTLE + 0.5)
     after = np.asarray(driver.commands[start:])
     held_at = next(i for i in range(1, len(after) - 3)
@@ -332,7 +318,7 @@ def test_an_empty_velocity_field_runs_on_differentiated_positions(driver, policy
     driver.velocity_field = False
     start, first_state = len(driver.commands), len(driver.states)
     driver.run(1.5)
-    assert driver.state() == 'running', _tail(log)
+    assert driver.state() == 'running', log_tail(log)
     assert len(driver.commands) - start >= 30
     assert all(np.all(np.isfinite(command)) for command in driver.commands[start:])
     assert 'differentiated from the positions' in log.read_text(encoding='utf-8')
@@ -348,7 +334,7 @@ def test_gains_interface_sends_true_damping_kp0_kd_positive(context, log_dir):
     count = len(NAMES)
     kp, kd = np.asarray(CONTRACT.kp), np.asarray(CONTRACT.kd)
     try:
-        assert driver.run(START_TIMEOUT, lambda: driver.state() == 'running'), _tail(log)
+        assert driver.run(START_TIMEOUT, lambda: driver.state() == 'running'), log_tail(log)
         driver.run(0.3)
         running = np.asarray(driver.commands)
         assert running.shape[1] == 3 * count
@@ -356,7 +342,7 @@ def test_gains_interface_sends_true_damping_kp0_kd_positive(context, log_dir):
         np.testing.assert_array_equal(running[-1, 2 * count:], kd)
         start = len(driver.commands)
         driver.estop_pub.publish(Bool(data=True))
-        assert driver.run(3.0, lambda: driver.state() == 'damping'), _tail(log)
+        assert driver.run(3.0, lambda: driver.state() == 'damping'), log_tail(log)
         driver.run(0.3)
         damping = np.asarray(driver.commands[start:])
         late = next(i for i, command in enumerate(damping) if command[count] == 0.0)
@@ -367,7 +353,7 @@ def test_gains_interface_sends_true_damping_kp0_kd_positive(context, log_dir):
             assert np.all(np.isfinite(command))
         assert _values(driver.diagnostics[-1])['degraded_target'] == 'kp0_damping'
     finally:
-        _stop(process)
+        stop_node(process)
         driver.close()
 
 

@@ -27,6 +27,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
 from lifecycle_msgs.msg import Transition  # noqa: E402
 from lifecycle_msgs.srv import ChangeState  # noqa: E402
 from nav_msgs.msg import Odometry  # noqa: E402
+from node_processes import log_tail, stop_node  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import rclpy  # noqa: E402
@@ -179,22 +180,6 @@ def _start_node(log: pathlib.Path, *parameters: str, params_file: bool = True
                                 stderr=subprocess.STDOUT)
 
 
-def _stop(process: subprocess.Popen) -> int:
-    """Terminate (SIGTERM) and reap a node process; return its exit code."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10.0)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.returncode
-
-
-def _tail(log: pathlib.Path) -> str:
-    return '\n'.join(log.read_text(encoding='utf-8').splitlines()[-30:])
-
-
 @pytest.fixture(scope='module')
 def log_dir(tmp_path_factory) -> pathlib.Path:
     return tmp_path_factory.mktemp('policy_node')
@@ -214,7 +199,7 @@ def policy(log_dir, robot):
     process = _start_node(log, 'publish_latency:=true', f'settle_duration:={SETTLE}',
                           'stale_hold:=0.2')
     yield process, log
-    _stop(process)
+    stop_node(process)
 
 
 def _prefixed(prefix: str) -> list[str]:
@@ -252,7 +237,7 @@ def _ensure_running(robot: FakeRobot, policy) -> None:
         robot.run(0.1)  # healthy inputs in before the reset (it soft-starts at once)
         assert robot.reset().success
     assert robot.run(START_TIMEOUT, lambda: robot.state() == 'running'), (
-        f'state {robot.state()!r}, process rc {process.poll()}:\n{_tail(log)}')
+        f'state {robot.state()!r}, process rc {process.poll()}:\n{log_tail(log)}')
 
 
 def _inject(robot: FakeRobot, policy, fault: Callable[[], None], expected: np.ndarray,
@@ -274,7 +259,7 @@ def _inject(robot: FakeRobot, policy, fault: Callable[[], None], expected: np.nd
                    for command in robot.commands[start:])
 
     assert robot.run(3.0, lambda: damped() and robot.state() == 'damping'), (
-        f'no damping ({robot.state()}):\n{_tail(log)}')
+        f'no damping ({robot.state()}):\n{log_tail(log)}')
     late = next(i for i, command in enumerate(robot.commands[start:])
                 if np.allclose(command, expected, rtol=0.0, atol=1e-9))
     assert late <= max_late, f'{late} commands after the fault before damping'
@@ -302,7 +287,7 @@ def test_the_parameter_file_repeats_every_node_default():
 def test_soft_start_reaches_running_and_publishes_the_policy(robot, policy):
     process, log = policy
     assert robot.run(START_TIMEOUT, lambda: robot.state() == 'running'), (
-        f'state {robot.state()!r}, process rc {process.poll()}:\n{_tail(log)}')
+        f'state {robot.state()!r}, process rc {process.poll()}:\n{log_tail(log)}')
     robot.run(0.5)
     commands = np.asarray(robot.commands)
     reached = next(i for i, command in enumerate(commands)
@@ -345,7 +330,7 @@ def test_stale_input_holds_the_last_target_then_settles_never_the_old_measured_p
     robot.run(0.3)
     start = len(robot.commands)
     robot.publishing = False
-    assert robot.run(3.0, lambda: robot.state() == 'damping'), _tail(log)
+    assert robot.run(3.0, lambda: robot.state() == 'damping'), log_tail(log)
     robot.run(SETTLE + 0.5)  # hold, settle, then the settled pose
     after = np.asarray(robot.commands[start:])
     # The hold: the last target, repeated for stale_hold (0.2 s: 10 periods; some may be late).
@@ -435,7 +420,7 @@ def test_a_renamed_joint_makes_the_node_refuse(context, log_dir):
     log = log_dir / 'refusal.log'
     process = _start_node(log, *_prefixed(prefix), params_file=False)
     try:
-        assert robot.run(START_TIMEOUT, lambda: robot.state() == 'refused'), _tail(log)
+        assert robot.run(START_TIMEOUT, lambda: robot.state() == 'refused'), log_tail(log)
         robot.names = [NAMES[i] for i in robot.order]  # later, correct messages change nothing
         robot.run(1.5)
         assert robot.commands == []
@@ -446,9 +431,9 @@ def test_a_renamed_joint_makes_the_node_refuse(context, log_dir):
         assert "missing ['FL_hip_joint']" in status.message
         assert "extra ['FL_hip_joint_renamed']" in status.message
         assert 'refusing to activate' in log.read_text(encoding='utf-8')
-        assert _stop(process) == 0, _tail(log)
+        assert stop_node(process) == 0, log_tail(log)
     finally:
-        _stop(process)
+        stop_node(process)
         robot.close()
 
 
@@ -461,7 +446,7 @@ def test_lockstep_publishes_one_trajectory_per_joint_state(context, log_dir):
                           'auto_activate:=false', 'watchdog_periods:=50', *_prefixed(prefix),
                           params_file=False)
     try:
-        assert robot.run(START_TIMEOUT, lambda: robot.state() == 'idle'), _tail(log)
+        assert robot.run(START_TIMEOUT, lambda: robot.state() == 'idle'), log_tail(log)
         robot.stamp += PERIOD
         robot.publish_state()
         robot.run(0.2)
@@ -476,11 +461,11 @@ def test_lockstep_publishes_one_trajectory_per_joint_state(context, log_dir):
         robot.run(0.3)
         assert robot.commands == []
         robot.publish_state(joints=False, imu=False)
-        assert robot.run(2.0, lambda: len(robot.commands) == 1), _tail(log)
+        assert robot.run(2.0, lambda: len(robot.commands) == 1), log_tail(log)
         for step in range(2, 31):
             robot.stamp += PERIOD
             robot.publish_state()
-            assert robot.run(2.0, lambda: len(robot.commands) >= step), _tail(log)
+            assert robot.run(2.0, lambda: len(robot.commands) >= step), log_tail(log)
         robot.run(0.2)
         assert len(robot.trajectories) == 30  # one per joint state, no more
         assert robot.state() == 'running'
@@ -494,14 +479,14 @@ def test_lockstep_publishes_one_trajectory_per_joint_state(context, log_dir):
         assert not np.allclose(robot.commands[-1], DEFAULT, atol=1e-6)  # the policy
         assert _within_limits(robot.commands)
     finally:
-        _stop(process)
+        stop_node(process)
         robot.close()
 
 
 def test_the_node_exits_cleanly_on_sigterm(policy):
     process, log = policy
-    assert process.poll() is None, _tail(log)
-    assert _stop(process) == 0, _tail(log)
+    assert process.poll() is None, log_tail(log)
+    assert stop_node(process) == 0, log_tail(log)
     text = log.read_text(encoding='utf-8')
     assert 'configured: bundle' in text and 'Traceback' not in text
     for reason in ('emergency_stop', 'stale_input', 'non_finite', 'position_limit', 'tilt'):

@@ -22,6 +22,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 import mujoco  # noqa: E402
+from node_processes import stop_node  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
@@ -137,17 +138,6 @@ def _start(tmp_path: pathlib.Path, prefix: str, duration: float) -> subprocess.P
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-def _stop(process: subprocess.Popen) -> int:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10.0)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.returncode
-
-
 def test_the_parameter_file_repeats_every_node_default():
     from robot_learning.ros.search_node import PARAMETERS
     path = ROOT / 'config' / 'nodes' / 'search_node.yaml'
@@ -185,4 +175,4 @@ def test_the_node_searches_inserts_and_reports(context, tmp_path, case):
         assert all(np.all(np.abs(command) <= limit + 1e-9) for command in arm.commands)
     finally:
         arm.close()
-        assert _stop(process) == 0
+        assert stop_node(process) == 0
