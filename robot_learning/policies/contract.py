@@ -224,6 +224,22 @@ def upgrade_hint(folder: str | pathlib.Path) -> str:
     return f'robot-learning bundle upgrade {folder} {folder.parent / (folder.name + "_v2")}'
 
 
+def read_contract_file(folder: str | pathlib.Path) -> tuple[pathlib.Path, dict]:
+    """Return the path of ``<folder>/contract.yaml`` and its mapping, of any version.
+
+    Raises:
+        ConfigError: no contract file in ``folder``, or it does not hold a mapping.
+    """
+    folder = pathlib.Path(folder)
+    path = folder / CONTRACT_FILE
+    if not path.is_file():
+        raise ConfigError(f'{folder}: no {CONTRACT_FILE}; not a policy bundle')
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f'{path}: expected a mapping, got {type(data).__name__}')
+    return path, data
+
+
 def load_contract(folder: str | pathlib.Path) -> PolicyContract:
     """Read and validate ``<folder>/contract.yaml``.
 
@@ -233,12 +249,7 @@ def load_contract(folder: str | pathlib.Path) -> PolicyContract:
         ConfigError: the file is missing or a field is wrong (named).
     """
     folder = pathlib.Path(folder)
-    path = folder / CONTRACT_FILE
-    if not path.is_file():
-        raise ConfigError(f'{folder}: no {CONTRACT_FILE}; not a policy bundle')
-    data = load_yaml(path)
-    if not isinstance(data, dict):
-        raise ConfigError(f'{path}: expected a mapping, got {type(data).__name__}')
+    path, data = read_contract_file(folder)
     version = data.get('version', 1)
     if version != CONTRACT_VERSION:
         raise ContractVersionError(

@@ -15,9 +15,9 @@ import pathlib
 import shutil
 
 from robot_learning.atomic_write import atomic_folder
-from robot_learning.config import ConfigError, from_dict, load_yaml
-from robot_learning.policies.contract import (CONTRACT_FILE, CONTRACT_VERSION, ONNX_FILE,
-                                              PER_JOINT_FIELDS, PolicyContract, save_contract,
+from robot_learning.config import ConfigError, from_dict
+from robot_learning.policies.contract import (CONTRACT_VERSION, ONNX_FILE, PER_JOINT_FIELDS,
+                                              PolicyContract, read_contract_file, save_contract,
                                               TORCHSCRIPT_FILE)
 from robot_learning.policies.export import copy_motions
 from robot_learning.robots.registry import load_robot
@@ -52,12 +52,7 @@ def upgrade_bundle(old: str | pathlib.Path, new: str | pathlib.Path,
             joints differ from the robot's.
     """
     old, new = pathlib.Path(old), pathlib.Path(new)
-    path = old / CONTRACT_FILE
-    if not path.is_file():
-        raise ConfigError(f'{old}: no {CONTRACT_FILE}; not a policy bundle')
-    data = load_yaml(path)
-    if not isinstance(data, dict):
-        raise ConfigError(f'{path}: expected a mapping')
+    path, data = read_contract_file(old)
     version = data.get('version', 1)
     if version != 1:
         raise ConfigError(f'{path}: contract version {version}; only version 1 is upgraded '
