@@ -2,7 +2,8 @@
 """No-DR vs UDR vs ADR vs DORAEMON on the quadruped: equal budgets, transfer success.
 
 Trains each method with one config (``config/train/quadruped_dr.yaml``, only
-``randomization.method`` differs) unless its run already holds the final checkpoint, exports
+``randomization.method`` differs) for every seed unless its run already holds the final
+checkpoint (runs without one are left out unless ``--train``), exports
 the final policy, and evaluates it on the uniform target box (global success), a heatmap and
 every quadruped reality config (PyBullet and MuJoCo). Writes ``summary.json``, a table
 (``summary.md``), the training curves of all runs and one heatmap per method.
@@ -18,6 +19,8 @@ import json
 import pathlib
 import subprocess
 import sys
+
+import numpy as np
 
 from robot_learning.config import load_config
 from robot_learning.domain_randomization.config import METHODS
@@ -47,58 +50,88 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--config', default=str(share_dir() / 'config/train/quadruped_dr.yaml'))
     parser.add_argument('--methods', nargs='*', default=list(METHODS), choices=METHODS)
-    parser.add_argument('--runs', default='runs', help='folder of the runs dr_<method>')
+    parser.add_argument('--seeds', nargs='*', type=int, default=[0, 1, 2],
+                        help='training seeds per method (runs dr_<method>_s<seed>)')
+    parser.add_argument('--runs', default='runs', help='folder of the runs dr_<method>_s<seed>')
     parser.add_argument('--train', action='store_true', help='train methods without a run')
     parser.add_argument('--episodes', type=int, default=512)
     parser.add_argument('--reality-episodes', type=int, default=64)
     parser.add_argument('--heatmap', nargs=2, default=('ground_friction', 'motor_strength'))
     parser.add_argument('--output', default='runs/dr_benchmark')
+    parser.add_argument('--results', default='',
+                        help='also write the mean +- std table here (docs/results/*.json)')
     args = parser.parse_args()
     config = load_config(TrainConfig, args.config)
     box = config.randomization.box()
     output = pathlib.Path(args.output)
     transfer = TransferConfig(episodes=args.episodes, heatmap=tuple(args.heatmap),
                               realities=REALITIES, reality_episodes=args.reality_episodes)
-    summary, histories = {}, {}
+    runs, histories = {}, {}
     for method in args.methods:
-        run_dir = pathlib.Path(args.runs) / f'dr_{method}'
-        checkpoint = final_checkpoint(run_dir, config.max_iterations)
-        if checkpoint is None:
-            if not args.train:
-                sys.exit(f'{run_dir} has not finished training; pass --train')
-            resume = ['--resume'] if latest_checkpoint(run_dir) is not None else []
-            subprocess.run([sys.executable, '-m', 'robot_learning.cli.main', 'train',
-                            '--config', args.config, *resume, f'randomization.method={method}',
-                            f'run_dir={run_dir}'], check=True)
+        for seed in args.seeds:
+            run_dir = pathlib.Path(args.runs) / f'dr_{method}_s{seed}'
             checkpoint = final_checkpoint(run_dir, config.max_iterations)
-        bundle = export_bundle(run_dir, output / method / 'bundle', checkpoint)
-        report = evaluate_transfer(str(bundle), config.task, box, transfer)
-        history = read_history(run_dir) if method != 'none' else []
-        histories[method] = history
-        report['final_distribution'] = history[-1] if history else None
-        write_report(report, output / method / 'report.json')
-        plot_heatmap(report['heatmap'], output / method / 'heatmap.png', f'{method}: success')
-        summary[method] = {**report['metrics'],
-                           'final_entropy': history[-1]['entropy'] if history else None,
-                           'checkpoint': str(checkpoint)}
-        print(method, json.dumps(summary[method], indent=1), flush=True)
+            if checkpoint is None and not args.train:
+                print(f'{run_dir} has not finished training: left out (pass --train)')
+                continue
+            if checkpoint is None:
+                resume = ['--resume'] if latest_checkpoint(run_dir) is not None else []
+                subprocess.run([sys.executable, '-m', 'robot_learning.cli.main', 'train',
+                                '--config', args.config, *resume,
+                                f'randomization.method={method}', f'seed={seed}',
+                                f'task.seed={seed}', f'run_dir={run_dir}'], check=True)
+                checkpoint = final_checkpoint(run_dir, config.max_iterations)
+            folder = output / f'{method}_s{seed}'
+            bundle = export_bundle(run_dir, folder / 'bundle', checkpoint)
+            report = evaluate_transfer(str(bundle), config.task, box, transfer)
+            history = read_history(run_dir) if method != 'none' else []
+            histories[f'{method} s{seed}'] = history
+            report['final_distribution'] = history[-1] if history else None
+            write_report(report, folder / 'report.json')
+            plot_heatmap(report['heatmap'], folder / 'heatmap.png',
+                         f'{method} seed {seed}: success')
+            runs.setdefault(method, {})[seed] = {
+                **report['metrics'], 'final_entropy': history[-1]['entropy'] if history else None}
+            print(method, seed, json.dumps(runs[method][seed], indent=1), flush=True)
     plot_training({m: rows for m, rows in histories.items() if rows}, output / 'training.png')
-    write_report({'config': args.config, 'target': box.to_mapping(),
-                  'transfer': vars(args), 'methods': summary}, output / 'summary.json')
+    summary = {method: seed_statistics(by_seed) for method, by_seed in runs.items()}
+    write_report({'config': args.config, 'target': box.to_mapping(), 'transfer': vars(args),
+                  'methods': summary, 'runs': runs}, output / 'summary.json')
     (output / 'summary.md').write_text(table(summary), encoding='utf-8')
+    if args.results:
+        write_report({'command': 'python benchmarks/domain_randomization.py ' + ' '.join(
+            sys.argv[1:]), 'budget': f'{config.max_iterations} iterations x '
+            f'{config.task.num_envs} envs x {config.ppo.num_steps_per_env} steps per method',
+            'methods': summary, 'runs': runs}, pathlib.Path(args.results))
     print(table(summary))
 
 
+def seed_statistics(by_seed: dict[int, dict]) -> dict:
+    """Return ``{metric: {'mean', 'std', 'seeds'}}`` over the seeds' numeric metrics.
+
+    ``std`` is the sample standard deviation (ddof 1; 0 for a single seed).
+    """
+    statistics = {}
+    for metric in next(iter(by_seed.values())):
+        values = [row[metric] for row in by_seed.values() if isinstance(row.get(metric), float)]
+        if values:
+            statistics[metric] = {'mean': float(np.mean(values)),
+                                  'std': float(np.std(values, ddof=1)) if len(values) > 1
+                                  else 0.0, 'seeds': len(values)}
+    return statistics
+
+
 def table(summary: dict) -> str:
-    """Markdown table: one row per method."""
-    columns = ['global_success_rate', 'heatmap_success_rate',
+    """Markdown table: one row per method, mean +- std over its seeds."""
+    columns = ['global_success_rate', 'global_speed_error',
                *(f'reality/{name}/success_rate' for name in REALITIES), 'final_entropy']
-    lines = ['| method | ' + ' | '.join(c.replace('/success_rate', '') for c in columns) + ' |',
-             '|---' * (len(columns) + 1) + '|']
+    lines = ['| method | seeds | ' + ' | '.join(c.replace('/success_rate', '') for c in columns)
+             + ' |', '|---' * (len(columns) + 2) + '|']
     for method, metrics in summary.items():
-        cells = [f'{metrics[c]:.3f}' if isinstance(metrics.get(c), float) else '-'
+        seeds = max((m['seeds'] for m in metrics.values()), default=0)
+        cells = [f"{metrics[c]['mean']:.3f} ± {metrics[c]['std']:.3f}" if c in metrics else '-'
                  for c in columns]
-        lines.append(f'| {method} | ' + ' | '.join(cells) + ' |')
+        lines.append(f'| {method} | {seeds} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines) + '\n'
 
 

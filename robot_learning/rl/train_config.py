@@ -111,6 +111,10 @@ class TrainConfig:
     """Seed of Python, numpy and torch (the task has its own ``task.seed``)."""
     torch_threads: int = 0
     """Threads for the PPO update; 0 means one per CPU core."""
+    init_policy: str = ''
+    """Bundle folder whose actor (normalizer and MLP) starts a new run; '' starts at random.
+
+    The critic and the action noise (``network.init_noise_std``) start fresh."""
 
     def __post_init__(self) -> None:
         """Build ``task`` (a mapping when read from YAML) as the config of ``task_type``."""

@@ -18,11 +18,13 @@ from robot_learning.atomic_write import atomic_write_text
 from robot_learning.config import to_dict
 from robot_learning.domain_randomization.registry import make_randomizer
 from robot_learning.domain_randomization.schedule import RandomizationSchedule
+from robot_learning.paths import resolve_asset
 from robot_learning.provenance import write_training_provenance
 from robot_learning.rl.runner import (checkpoints, CorruptCheckpointError, read_checkpoint,
                                       remove_stale_temporaries, TrainingRunner)
 from robot_learning.rl.train_config import runner_config, TrainConfig
 from robot_learning.rl.vec_env import RslVecEnv
+from robot_learning.rl.warm_start import load_actor
 from robot_learning.tasks.registry import task_spec
 
 LOG = logging.getLogger(__name__)
@@ -142,6 +144,11 @@ def train(config: TrainConfig, resume: bool = False, progress: Callable | None =
         runner.current_learning_iteration = done  # the next iteration, not a repeat
         LOG.info('resuming from %s at iteration %d of %d', checkpoint, done,
                  config.max_iterations)
+    elif config.init_policy:
+        bundle = pathlib.Path(config.init_policy)
+        bundle = bundle if bundle.exists() else resolve_asset(config.init_policy)
+        fresh = load_actor(runner.alg.actor, bundle, runner.env.env.robot.joint_names)
+        LOG.info('actor from %s (fresh: %s)', bundle, ', '.join(fresh) or 'none')
     if rank == 0:  # under torchrun only rank 0 writes the run folder (rsl-rl logs from it)
         remove_stale_temporaries(run_dir)
         write_run_config(config, run_dir)
