@@ -20,11 +20,17 @@ venv: $(STAMP)
 # leaves torch unpinned, so an already installed torch satisfies it and pip downloads no other.
 # The dev extra brings colcon (colcon-core, colcon-ros, colcon-bash) from PyPI: the test suite
 # builds the package with a plain `colcon build` (test/integration/test_colcon_install.py).
+# torchvision==0.28.0 is torch 2.13.0's; the lerobot extra leaves it unpinned, as torch.
+# lerobot-dataset (LeRobotDataset for `bag export --format lerobot`) goes in with --no-deps: its
+# declared requirements would downgrade numpy (opencv-python-headless) and packaging, and are not
+# imported to write and read datasets; the lerobot extra (setup.py) holds the ones that are.
 $(STAMP): setup.py setup.cfg package.xml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install torch==2.13.0
-	$(BIN)/python -m pip install -e '.[ros,dev]'
+	$(BIN)/python -m pip install torchvision==0.28.0
+	$(BIN)/python -m pip install -e '.[ros,dev,lerobot]'
+	$(BIN)/python -m pip install --no-deps lerobot-dataset==0.4.4
 	@# Videos (play, --video) render offscreen with EGL, else OSMesa: install OSMesa with apt
 	@# where neither is present (as root, or with password-less sudo).
 	/sbin/ldconfig -p | grep -qE 'lib(EGL_mesa|EGL_nvidia|OSMesa)\.so' || ! command -v apt-get >/dev/null \

@@ -67,6 +67,24 @@ dev_requires = [
     'flake8-quotes',
 ]
 
+# `bag export --format lerobot` writes LeRobot datasets through the `lerobot-dataset` package
+# (LeRobotDataset without lerobot's robot/policy dependencies; the full `lerobot` needs Python
+# >= 3.12 or pins a CUDA torch). `make venv` installs that package itself with `--no-deps`: its
+# declared requirements (opencv-python-headless, imageio[ffmpeg], cmake, packaging<26) would
+# downgrade numpy and packaging and are not used when datasets are written and read. These are
+# the modules its LeRobotDataset does import.
+lerobot_requires = [
+    'datasets>=4.0,<4.2',
+    'huggingface-hub>=0.34.2,<0.36',
+    'pandas',
+    'pyarrow',
+    'av>=15,<16',
+    # Unpinned like torch: `make venv` installs torchvision==0.28.0 (the one for torch 2.13.0)
+    # first. PyPI's x86-64 torchvision is a CUDA build whose operators do not load next to the
+    # CPU torch; robot_learning/data/lerobot_export.py copes (images and videos are not used).
+    'torchvision',
+]
+
 setup(
     name=package_name,
     version='0.1.0',
@@ -119,6 +137,7 @@ setup(
         'dev': dev_requires,
         # The mujoco_warp backend (GPU, or Warp's CPU device), matching mujoco 4.0.
         'warp': ['mujoco-warp==4.0.0', 'warp-lang==1.19.0'],
+        'lerobot': lerobot_requires,
     },
     zip_safe=True,
     entry_points={

@@ -32,12 +32,25 @@ from robot_learning.sim.reality import available_realities
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 GOAL = 0.1
 """[m/s] lin_vel_error goal."""
+STANDING_GOALS = {'standing_to_walking_change_ratio': 0.5,
+                  'standing_target_change_nyquist_share': 0.5,
+                  'abs_standing_height_drift': 0.01}
+"""Upper bounds at zero command: target change per step relative to walking, share of its
+power at the Nyquist frequency (period-2 oscillation gives about 1, white noise about 0.1) and
+|base-height drift| [m] over the standing stretch."""
 
 
-def one_run(reality: str, folder: pathlib.Path, domain_id: int) -> dict:
+def standing_goal_misses(metrics: dict) -> list[str]:
+    """Return the standing goals (``STANDING_GOALS``) that ``metrics`` misses, as text."""
+    values = {**metrics, 'abs_standing_height_drift': abs(metrics['standing_height_drift'])}
+    return [f'{name} {values[name]:.3f} > {bound}' for name, bound in STANDING_GOALS.items()
+            if not values[name] <= bound]
+
+
+def one_run(bundle: str, reality: str, folder: pathlib.Path, domain_id: int) -> dict:
     """Run the demo loop once; return its metrics, damping flag and wall time."""
     start = time.monotonic()
-    config = SimToSimConfig(bundle=str(share_dir() / 'policies' / 'quadruped_flat'),
+    config = SimToSimConfig(bundle=bundle,
                             reality=reality, output=str(folder), domain_id=domain_id)
     try:
         report = run_sim_to_sim(config)
@@ -60,6 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--realities', nargs='+', default=quadrupeds, choices=quadrupeds)
     parser.add_argument('--runs', type=int, default=3)
+    parser.add_argument('--bundle', default=str(share_dir() / 'policies' / 'quadruped_flat'))
     parser.add_argument('--domain-id', type=int, default=89)
     parser.add_argument('--logs', default=None, help='keep each run folder under this one')
     parser.add_argument('--output',
@@ -72,7 +86,7 @@ def main() -> None:
         for index in range(args.runs):
             with tempfile.TemporaryDirectory() as tmp:
                 folder = pathlib.Path(args.logs or tmp) / f'{reality}_{index + 1}'
-                run = one_run(reality, folder, args.domain_id)
+                run = one_run(args.bundle, reality, folder, args.domain_id)
             runs.append(run)
             error = run.get('metrics', {}).get('lin_vel_error', np.nan)
             print(f'{reality} run {index + 1}: lin_vel_error {error:.3f} m/s, damping '
@@ -80,6 +94,8 @@ def main() -> None:
                   f"{' ' + run.get('error', '')}",
                   flush=True)
         errors = [run['metrics']['lin_vel_error'] for run in runs if 'metrics' in run]
+        standing_misses = [miss for run in runs if 'metrics' in run
+                           for miss in standing_goal_misses(run['metrics'])]
         results['realities'][reality] = {
             'command': ' '.join(['python', 'benchmarks/demo_realities.py', *sys.argv[1:]]),
             'runs': runs,
@@ -88,8 +104,13 @@ def main() -> None:
             'runs_with_damping_or_error': sum(bool(run.get('damping', True)) for run in runs),
             'meets_goal': bool(len(errors) == len(runs) and max(errors) <= GOAL and not any(
                 run['damping'] for run in runs)),
+            'standing_goal_misses': standing_misses,
+            'meets_standing_goal': bool(len(errors) == len(runs) and not standing_misses),
         }
+    results['bundle'] = args.bundle
     results['goal'] = f'lin_vel_error <= {GOAL} m/s, no damping'
+    results['standing_goal'] = ', '.join(f'{name} <= {bound}'
+                                         for name, bound in STANDING_GOALS.items())
     results['machine'] = {'cpus': os.cpu_count(), 'load_average_1min': os.getloadavg()[0]}
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + '\n')

@@ -28,7 +28,7 @@ def generate_launch_description():
         DeclareLaunchArgument('f_end', default_value='20.0', description='[Hz]'),
         DeclareLaunchArgument('duration', default_value='30.0', description='sweep [s]'),
         Node(
-            package='robot_learning', executable='excitation_node', name='excitation',
+            package='robot_learning', executable='excitation_node', name='excitation_node',
             output='screen',
             parameters=[{
                 'robot': LaunchConfiguration('robot'),

@@ -49,7 +49,8 @@ def augment(demos: Demonstrations, config: CCILConfig = CCILConfig()) -> Augment
         torch.set_num_threads(config.torch_threads)
     states, actions, following = demos.transitions()
     model, fit_report = fit_dynamics(states, actions, following, config.dynamics)
-    generated = generate_labels(model, states, actions, following, config.labels)
+    previous = np.concatenate([np.concatenate([a[:1], a[:-2]]) for a in demos.actions])
+    generated = generate_labels(model, states, actions, following, config.labels, previous)
     keep, filter_report = trusted(model, generated, config.filter)
     report = {'transitions': len(states), 'dynamics': fit_report,
               'labels': {'converged': len(generated),

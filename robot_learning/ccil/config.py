@@ -19,6 +19,7 @@ from robot_learning.config import ConfigError, load_config
 
 LIPSCHITZ_MODES = ('spectral', 'penalty', 'none')
 LABEL_METHODS = ('backtrack', 'noisy_action', 'both')
+BACKTRACK_ACTIONS = ('current', 'previous')
 SOLVERS = ('newton', 'one_step')
 FILTERS = ('distance', 'label_error', 'none')
 
@@ -72,6 +73,10 @@ class LabelConfig:
     """Std of xi for noisy-action labels, as a fraction of each action's scale."""
     labels_per_sample: int = 1
     """Noisy-action labels per expert sample."""
+    backtrack_action: str = 'current'
+    """Action a BackTrack label carries: 'current' (a*_t, the reference) or 'previous'
+    (a*_{t-1}; the label state solves s_b + f(s_b, a*_t) = s*_t and so lies about one step
+    before s*_t, where the expert acted with a*_{t-1}: a phase-aligned diagnostic)."""
     fixed_dims: tuple[int, ...] = ()
     """State dimensions held at the expert's value in a label (no equation solved for them):
     entries the action alone sets (the previous action) or that never change (a command)."""
@@ -139,6 +144,7 @@ class CCILConfig:
             ('dynamics.lipschitz', self.dynamics.lipschitz, LIPSCHITZ_MODES),
             ('labels.method', self.labels.method, LABEL_METHODS),
             ('labels.solver', self.labels.solver, SOLVERS),
+            ('labels.backtrack_action', self.labels.backtrack_action, BACKTRACK_ACTIONS),
             ('filter.kind', self.filter.kind, FILTERS),
         )
         for key, value, valid in checks:

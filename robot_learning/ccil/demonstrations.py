@@ -34,6 +34,9 @@ from robot_learning.tasks.observations import compute_observation, ObservationIn
 FORMAT_VERSION = 1
 MIN_LENGTH = 2
 """A trajectory needs at least this many samples to give one transition."""
+MODEL_ONLY_ROBOTS = ('pendulum',)
+"""Robots that exist only as a CCIL task's own MJCF model (``ccil/pendulum_swingup.py``), not
+in the robot registry."""
 
 
 class DemonstrationError(ValueError):
@@ -49,7 +52,8 @@ class Demonstrations:
     actions: tuple[np.ndarray, ...]
     """Per trajectory (T_k, A) expert actions taken at those states."""
     robot: str
-    """Registered robot name (checked against the registry)."""
+    """Registered robot name (checked against the registry), or one of
+    ``MODEL_ONLY_ROBOTS``."""
     control_dt: float
     """Sample period [s]."""
     state_names: tuple[str, ...] = ()
@@ -93,7 +97,8 @@ class Demonstrations:
             ConfigError: Unknown robot (the message lists the registered ones).
         """
         where = self.source or 'demonstrations'
-        load_robot(self.robot)
+        if self.robot not in MODEL_ONLY_ROBOTS:
+            load_robot(self.robot)
         if not self.states:
             raise DemonstrationError(f'{where}: no trajectories')
         if len(self.states) != len(self.actions):

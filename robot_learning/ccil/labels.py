@@ -147,13 +147,19 @@ def solve_state(residual: Residual, actions: torch.Tensor, targets: torch.Tensor
 
 
 def backtrack_labels(model, states: np.ndarray, actions: np.ndarray,
-                     config: LabelConfig = LabelConfig()) -> Labels:
-    """Return BackTrack labels for expert samples (N, S), (N, A) (unconverged ones dropped)."""
+                     config: LabelConfig = LabelConfig(),
+                     label_actions: np.ndarray | None = None) -> Labels:
+    """Return BackTrack labels for expert samples (N, S), (N, A) (unconverged ones dropped).
+
+    ``label_actions`` (N, A): the actions the labels carry (default: ``actions``, the ones the
+    states are solved with), e.g. a*_{t-1} for ``backtrack_action='previous'``.
+    """
     s = torch.as_tensor(states, dtype=torch.float32)
     a = torch.as_tensor(actions, dtype=torch.float32)
     solved, error = solve_state(model, a, s, model.state_scale, config.solver,
                                 config.max_iterations, config.tolerance, config.fixed_dims)
-    labels = Labels(states=solved.numpy().astype(np.float64), actions=np.asarray(actions, float),
+    carried = actions if label_actions is None else label_actions
+    labels = Labels(states=solved.numpy().astype(np.float64), actions=np.asarray(carried, float),
                     origin_states=np.asarray(states, float),
                     origin_actions=np.asarray(actions, float),
                     targets=np.asarray(states, float),
@@ -183,11 +189,22 @@ def noisy_action_labels(model, states: np.ndarray, actions: np.ndarray, followin
 
 
 def generate_labels(model, states: np.ndarray, actions: np.ndarray, following: np.ndarray,
-                    config: LabelConfig = LabelConfig()) -> Labels:
-    """Labels of ``config.method`` for transitions (s_t, a_t, s_{t+1})."""
+                    config: LabelConfig = LabelConfig(),
+                    previous_actions: np.ndarray | None = None) -> Labels:
+    """Labels of ``config.method`` for transitions (s_t, a_t, s_{t+1}).
+
+    ``previous_actions`` (N, A): a*_{t-1} of each transition (a*_t at a trajectory's start),
+    needed for ``backtrack_action='previous'``.
+    """
     parts = []
     if config.method in ('backtrack', 'both'):
-        parts.append(backtrack_labels(model, states, actions, config))
+        carried = None
+        if config.backtrack_action == 'previous':
+            if previous_actions is None:
+                raise ValueError("labels.backtrack_action 'previous' needs the previous "
+                                 'actions of the transitions')
+            carried = previous_actions
+        parts.append(backtrack_labels(model, states, actions, config, carried))
     if config.method in ('noisy_action', 'both'):
         parts.append(noisy_action_labels(model, states, actions, following, config))
     if not parts:

@@ -11,7 +11,10 @@ Gaussian action noise (``action_noise`` x the task's action noise scale) and pus
 - ``arm_reach``: the project 7-DoF arm reaching a random goal; expert = scripted
   operational-space (resolved-rate) controller;
 - ``humanoid_balance``: the project humanoid standing under pushes; expert = scripted
-  ankle-strategy balance controller.
+  ankle-strategy balance controller;
+- ``pendulum_swingup``: a torque-limited pendulum from an MJCF string (no registered robot),
+  swing-up and balance; expert = scripted energy pumping blended into PD balance. The
+  reproduction task: smooth, 3-D, where the CCIL reference reports gains.
 """
 
 from __future__ import annotations
@@ -126,10 +129,16 @@ def _humanoid_balance(num_envs: int, seed: int, perturbation: Perturbation) -> T
     return HumanoidBalanceTask(num_envs, seed, perturbation)
 
 
+def _pendulum_swingup(num_envs: int, seed: int, perturbation: Perturbation) -> Task:
+    from robot_learning.ccil.pendulum_swingup import PendulumSwingupTask
+    return PendulumSwingupTask(num_envs, seed, perturbation)
+
+
 TASKS: dict[str, Callable[[int, int, Perturbation], Task]] = {
     'quadruped_velocity': _quadruped_velocity,
     'arm_reach': _arm_reach,
     'humanoid_balance': _humanoid_balance,
+    'pendulum_swingup': _pendulum_swingup,
 }
 """Every CCIL task by name: ``factory(num_envs, seed, perturbation) -> Task``. Each factory
 imports its module when called (the task modules import this one for :class:`Task`, and the

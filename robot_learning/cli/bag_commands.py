@@ -16,10 +16,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from robot_learning.atomic_write import atomic_write_text
+from robot_learning.cli.arguments import add_replaced_option
 
 CONSOLE = Console()
 HANDLERS = 'robot_learning.cli.bag_commands'
 HELD_ROLES = ('joint_commands', 'joint_trajectory')
+EXPORT_FORMATS = ('npz', 'lerobot')
 
 
 def add_bag_parser(subparsers) -> None:
@@ -34,20 +36,36 @@ def add_bag_parser(subparsers) -> None:
     info.set_defaults(handler=f'{HANDLERS}:run_bag_info')
 
     export = commands.add_parser(
-        'export', help='resample a bag onto the control-rate grid and save trajectories (.npz)')
+        'export', help='resample a bag onto the control-rate grid and save trajectories (.npz) '
+                       'or a LeRobot dataset')
     export.add_argument('bag', help='bag folder (or a .mcap / .db3 file)')
     export.add_argument('--contract', required=True,
                         help='policy bundle folder or contract YAML: joint order, control_dt')
     export.add_argument('--output', required=True,
-                        help='trajectory .npz; several segments are written as <stem>_segNN.npz')
+                        help='trajectory .npz; several segments are written as '
+                             '<stem>_segNN.npz; the report (also of a refused export) as '
+                             '<stem>.report.json beside it')
+    export.add_argument('--format', choices=EXPORT_FORMATS, default='npz',
+                        help='npz: trajectory files; lerobot: a LeRobot v3.0 dataset in the new '
+                             'folder --output, one episode per gap-free segment (default: npz)')
+    export.add_argument('--rate', type=float, default=None, metavar='HZ',
+                        help="resampling rate (default: the contract's control rate)")
+    export.add_argument('--max-gap', type=float, default=None, metavar='S',
+                        help='longest stamp step [s] that is not a gap (default: 1.5 periods)')
     export.add_argument('--allow-gaps', action='store_true',
-                        help='cut the data into gap-free segments instead of refusing')
+                        help='cut the data into gap-free segments instead of refusing (always '
+                             'so with --format lerobot)')
+    export.add_argument('--task', default=None,
+                        help="lerobot: task text of every frame (default: the contract's task)")
+    export.add_argument('--repo-id', default=None,
+                        help='lerobot: dataset repository id (default: local/<output name>)')
     export.add_argument('--hold-targets', action='store_true',
                         help='hold the last joint target when a command is late (as the '
                              'robot did) instead of cutting the data there')
     export.add_argument('--min-steps', type=int, default=2,
                         help='drop segments shorter than this many control steps')
-    export.add_argument('--report', default=None, help='also write the report as JSON here')
+    add_replaced_option(export, '--report', 'the report is written beside --output X.npz as '
+                                            'X.report.json')
     export.add_argument('--topic', dest='topics', action='append', default=[],
                         metavar='ROLE=TOPIC',
                         help='topic name for a role: joint_states, imu, odom, cmd_vel, '
@@ -177,26 +195,62 @@ def print_export_report(report: dict) -> None:
                       f"exported, {report['dropped_steps']} dropped")
 
 
-def _write_report(report: dict, path: str | None) -> None:
-    if path:
-        target = atomic_write_text(path, json.dumps(report, indent=2))
-        CONSOLE.print(f'report: {target}')
+def report_path(output: str | pathlib.Path) -> pathlib.Path:
+    """Return where ``bag export --output X.npz`` writes its report: ``X.report.json``."""
+    output = pathlib.Path(output)
+    return output.with_name(f'{output.stem}.report.json')
+
+
+def _write_report(report: dict, path: pathlib.Path) -> None:
+    target = atomic_write_text(path, json.dumps(report, indent=2))
+    CONSOLE.print(f'report: {target}')
+
+
+def _run_lerobot_export(args: argparse.Namespace, contract, control_dt: float) -> int:
+    from robot_learning.data.bag_export import BagExportError
+    from robot_learning.data.lerobot_export import export_lerobot
+    try:
+        report = export_lerobot(
+            args.bag, args.output, contract.joint_names, control_dt, contract.robot,
+            task=contract.task if args.task is None else args.task, repo_id=args.repo_id,
+            topics=_parse_topics(args.topics), min_steps=args.min_steps,
+            hold_targets=args.hold_targets, max_gap=args.max_gap)
+    except BagExportError as error:
+        if error.report.get('topics'):
+            print_export_report(error.report)
+        _write_report(error.report, report_path(args.output))
+        raise
+    print_export_report(report)
+    written = report['lerobot']
+    for episode in written['episodes']:
+        CONSOLE.print(f"episode {episode['episode_index']}: {episode['frames']} frames from "
+                      f"{episode['start_s']:.3f} s after t0")
+    CONSOLE.print(f"wrote {written['output']}: LeRobot dataset {written['repo_id']}, "
+                  f"{len(written['episodes'])} episode(s) at {written['fps']} fps")
+    report['outputs'] = [written['output']]
+    _write_report(report, report_path(args.output))
+    return 0
 
 
 def run_bag_export(args: argparse.Namespace) -> int:
     """``robot-learning bag export``; 2 (after printing the report) when gaps are refused."""
     from robot_learning.data.bag_export import BagExportError, export_bag
     contract = load_contract_file(args.contract)
+    if args.rate is not None and not args.rate > 0:
+        raise ValueError(f'--rate must be positive, got {args.rate}')
+    control_dt = contract.control_dt if args.rate is None else 1.0 / args.rate
+    if args.format == 'lerobot':
+        return _run_lerobot_export(args, contract, control_dt)
     try:
         segments, report = export_bag(
-            args.bag, contract.joint_names, contract.control_dt, contract.robot,
+            args.bag, contract.joint_names, control_dt, contract.robot,
             topics=_parse_topics(args.topics),
             on_gap='split' if args.allow_gaps else 'error', min_steps=args.min_steps,
-            hold_targets=args.hold_targets)
+            hold_targets=args.hold_targets, max_gap=args.max_gap)
     except BagExportError as error:
         if error.report.get('topics'):
             print_export_report(error.report)
-        _write_report(error.report, args.report)
+        _write_report(error.report, report_path(args.output))
         raise
     print_export_report(report)
     output = pathlib.Path(args.output)
@@ -207,7 +261,7 @@ def run_bag_export(args: argparse.Namespace) -> int:
         segment.save(path)
         CONSOLE.print(f'wrote {path}: {len(segment)} steps, {segment.duration:.2f} s')
     report['outputs'] = [str(path) for path in paths]
-    _write_report(report, args.report)
+    _write_report(report, report_path(args.output))
     return 0
 
 

@@ -41,9 +41,10 @@ def _add_upgrade(commands) -> None:
         description='Read a version-1 bundle (its contract names the robot YAML that holds the '
                     'joint limits) and write a version-2 bundle that carries the task name, the '
                     'limits and its reference motions itself; the ONNX and TorchScript files '
-                    'are copied unchanged. NEW may equal OLD (upgrade in place).')
+                    'are copied unchanged. --output may equal OLD (upgrade in place).')
     upgrade.add_argument('old', help='version-1 bundle folder')
-    upgrade.add_argument('new', help='version-2 bundle folder to write')
+    upgrade.add_argument('--output', required=True, metavar='NEW',
+                         help='version-2 bundle folder to write')
     upgrade.set_defaults(handler=f'{HANDLERS}:run_upgrade')
 
 
@@ -79,7 +80,7 @@ def run_upgrade(args: argparse.Namespace) -> int:
     from robot_learning.policies.contract import load_contract
     from robot_learning.policies.upgrade import upgrade_bundle
     command = shlex.join(['robot-learning', *sys.argv[1:]])
-    path = upgrade_bundle(args.old, args.new, command=command)
+    path = upgrade_bundle(args.old, args.output, command=command)
     contract = load_contract(path)
     print(f"wrote {path}: contract version {contract.version}, task '{contract.task}', "
           f'{contract.num_joints} joints, {len(contract.motions)} reference motion(s)')

@@ -6,8 +6,12 @@
   ``dynamics.pt``, ``report.json``, ``labels.png`` in the output folder);
 - ``train``: behaviour cloning (``--method bc|noise_bc|ccil``) written as a policy folder;
   with ``--contract BUNDLE`` a full policy bundle the ROS 2 policy node runs;
-- ``evaluate``: run a policy folder (or the task's expert) under noise and pushes; JSON report
-  with ``score``, ``score_std``, ``failure_rate``, ``episodes`` (see ``ccil/evaluation.py``).
+- ``evaluate``: run a policy folder (or the task's expert) under noise and pushes; with
+  ``--output DIR`` a ``report.json`` with ``score``, ``score_std``, ``failure_rate``,
+  ``episodes`` (see ``ccil/evaluation.py``).
+
+``augment`` and ``train`` take config overrides as positional ``key.sub=value`` arguments
+together with the demonstration files (``cli/arguments.py``).
 
 Demonstrations are a demonstration ``.npz`` or trajectory ``.npz`` files from ``robot-learning
 bag export`` (with ``--contract``, their states are the contract's observations).
@@ -24,10 +28,14 @@ from rich.console import Console
 from rich.table import Table
 
 from robot_learning.atomic_write import atomic_folder, atomic_write_text
+from robot_learning.cli.arguments import add_replaced_option, split_overrides
 
 CONSOLE = Console()
 HANDLERS = 'robot_learning.cli.ccil_commands'
 POLICY_FILE = 'policy.pt'
+REPORT_FILE = 'report.json'
+SET_REPLACED = ('config overrides are positional key.sub=value arguments after the '
+                'demonstrations, e.g. demos.npz bc.epochs=50')
 
 
 def add_ccil_parser(subparsers) -> None:
@@ -47,8 +55,10 @@ def add_ccil_parser(subparsers) -> None:
     collect.set_defaults(handler=f'{HANDLERS}:run_collect')
 
     def demonstrations(command) -> None:
-        command.add_argument('demonstrations', nargs='+',
-                             help='a demonstration .npz, or trajectory .npz files')
+        command.add_argument('demonstrations', nargs='+', metavar='DEMOS_OR_OVERRIDE',
+                             help='a demonstration .npz, or trajectory .npz files, and '
+                                  'key.sub=value overrides of the CCIL YAML (e.g. '
+                                  'bc.epochs=50); all of them together, before the options')
         command.add_argument('--contract', default=None, metavar='BUNDLE',
                              help='policy bundle whose observation builds the states of '
                                   'trajectory .npz files')
@@ -56,8 +66,7 @@ def add_ccil_parser(subparsers) -> None:
     augment = commands.add_parser('augment', help='generate and filter corrective labels')
     demonstrations(augment)
     augment.add_argument('--config', default=None, help='CCIL YAML (config/ccil/)')
-    augment.add_argument('--set', dest='overrides', nargs='*', default=[],
-                         metavar='KEY=VALUE', help='config overrides, e.g. dynamics.epochs=50')
+    add_replaced_option(augment, '--set', SET_REPLACED)
     augment.add_argument('--output', required=True, help='folder to write')
     augment.set_defaults(handler=f'{HANDLERS}:run_augment')
 
@@ -72,8 +81,7 @@ def add_ccil_parser(subparsers) -> None:
                             'in dimensions that barely vary (the CCIL benchmark floors; see '
                             'docs/ccil.md for where it helped and where not)')
     train.add_argument('--config', default=None, help='CCIL YAML (bc, label_ratio)')
-    train.add_argument('--set', dest='overrides', nargs='*', default=[],
-                       metavar='KEY=VALUE', help='config overrides, e.g. bc.epochs=50')
+    add_replaced_option(train, '--set', SET_REPLACED)
     train.add_argument('--output', required=True, help='policy folder to write')
     train.set_defaults(handler=f'{HANDLERS}:run_train')
 
@@ -88,8 +96,21 @@ def add_ccil_parser(subparsers) -> None:
     evaluate.add_argument('--action-noise', type=float, default=0.0)
     evaluate.add_argument('--push-velocity', type=float, default=0.0)
     evaluate.add_argument('--push-interval', type=float, default=0.0)
-    evaluate.add_argument('--report', default=None, help='JSON report path')
+    evaluate.add_argument('--output', default=None, metavar='DIR',
+                          help='folder to write report.json to')
+    add_replaced_option(evaluate, '--report', '--output DIR writes DIR/report.json')
     evaluate.set_defaults(handler=f'{HANDLERS}:run_evaluate')
+
+
+def _config_and_demonstrations(args: argparse.Namespace):
+    """Return the CCIL config (YAML + positional overrides) and the demonstrations."""
+    from robot_learning.ccil.config import load_ccil_config
+    paths, overrides = split_overrides(args.demonstrations)
+    if not paths:
+        raise ValueError(f'ccil {args.ccil_command}: no demonstrations, only overrides '
+                         f"({' '.join(overrides)})")
+    config = load_ccil_config(args.config, overrides)
+    return config, _load_demonstrations(paths, args.contract)
 
 
 def _load_demonstrations(paths: list[str], contract_path: str | None):
@@ -129,13 +150,11 @@ def run_collect(args: argparse.Namespace) -> int:
 def run_augment(args: argparse.Namespace) -> int:
     """``ccil augment``: dynamics model, labels, filter; writes the output folder."""
     from robot_learning.ccil.augmentation import augment, save_labels
-    from robot_learning.ccil.config import load_ccil_config
     from robot_learning.ccil.dynamics import save_dynamics
     from robot_learning.ccil.plots import plot_labels
     from robot_learning.config import to_dict
-    config = load_ccil_config(args.config, args.overrides)
+    config, demos = _config_and_demonstrations(args)
     _threads(config)
-    demos = _load_demonstrations(args.demonstrations, args.contract)
     result = augment(demos, config)
     output = pathlib.Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
@@ -143,7 +162,7 @@ def run_augment(args: argparse.Namespace) -> int:
               'demonstrations': demos.source, **result.report}
     save_labels(result.kept, output / 'labels.npz', report)
     save_dynamics(result.model, output / 'dynamics.pt')
-    _write_json(report, output / 'report.json')
+    _write_json(report, output / REPORT_FILE)
     states, _ = demos.samples()
     plot_labels(states, result.generated, result.keep, result.model.state_scale.numpy(),
                 output / 'labels.png', f'{demos.robot}: corrective labels')
@@ -165,11 +184,9 @@ def run_train(args: argparse.Namespace) -> int:
     from robot_learning.ccil.augmentation import load_labels, training_set
     from robot_learning.ccil.behaviour_cloning import train_bc
     from robot_learning.ccil.bundle import export_bc_bundle
-    from robot_learning.ccil.config import load_ccil_config
     from robot_learning.policies.contract import load_contract
-    config = load_ccil_config(args.config, args.overrides)
+    config, demos = _config_and_demonstrations(args)
     _threads(config)
-    demos = _load_demonstrations(args.demonstrations, args.contract)
     states, actions = demos.samples()
     bc_config = config.bc
     if args.method == 'ccil':
@@ -252,8 +269,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     table.add_row(f"{metrics['score']:.3f}", f"{metrics['score_std']:.3f}",
                   f"{metrics['failure_rate']:.2f}", str(metrics['episodes']))
     CONSOLE.print(table)
-    if args.report:
-        _write_json(report, pathlib.Path(args.report))
+    if args.output:
+        path = pathlib.Path(args.output) / REPORT_FILE
+        _write_json(report, path)
+        CONSOLE.print(f'report: {path}')
     return 0
 
 

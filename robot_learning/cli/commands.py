@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import pathlib
 import time
 
 from rich.console import Console
@@ -122,8 +123,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if report['task'] == 'velocity_tracking':
         title += f', command {tuple(args.velocity_command)}'
     print_metrics(title, report['metrics'])
-    if args.report:
-        CONSOLE.print(f'report: {write_report(report, args.report)}')
+    if args.output:
+        path = write_report(report, pathlib.Path(args.output) / 'report.json')
+        CONSOLE.print(f'report: {path}')
     if recorder is not None:
         from robot_learning.evaluation.setup import simulation_robot
         from robot_learning.sim.rendering import render_states
@@ -134,8 +136,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def run_transfer_evaluation(args: argparse.Namespace) -> int:
     """``robot-learning evaluate --target ...``: success over dynamics, heatmap, realities."""
-    import pathlib
-
     from robot_learning.config import ConfigError
     from robot_learning.domain_randomization.plots import plot_heatmap, plot_training
     from robot_learning.domain_randomization.schedule import read_history
@@ -171,8 +171,6 @@ def run_transfer_evaluation(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     """``robot-learning demo``: sim-to-sim over DDS with the shipped quadruped policy."""
-    import pathlib
-
     from robot_learning.paths import share_dir
     from robot_learning.ros.sim_to_sim import run_sim_to_sim, SimToSimConfig
     output = pathlib.Path(args.output or time.strftime('runs/demo-%Y%m%d-%H%M%S'))

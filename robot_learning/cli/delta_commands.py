@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import re
 import time
 from typing import TYPE_CHECKING
 
@@ -25,8 +24,6 @@ SYSID_FILE = 'sysid.yaml'
 ASAP_DIR = 'asap'
 DYNAMICS_DIR = 'delta_dynamics'
 DEFAULT_CONFIG = 'config/delta/quadruped.yaml'
-OVERRIDE = re.compile(r'[A-Za-z_][A-Za-z0-9_.]*=')
-"""A positional argument of this form (and no such path) is a ``key.sub=value`` override."""
 RECORDINGS_HELP = ('rosbag2 folders recorded on the robot (the recorder node or ros2 bag '
                    'record; MCAP or sqlite3) or trajectory .npz files (robot-learning bag '
                    'export), and key.sub=value overrides of the delta YAML; all of them '
@@ -54,6 +51,8 @@ def add_delta_parser(subparsers) -> None:
     tune = commands.add_parser('finetune', help='fine-tune a pre-trained policy with pi_delta '
                                                 'frozen in the loop (or with SysID dynamics)')
     tune.add_argument('pretrained_run', help='training run folder (config.yaml, model_*.pt)')
+    tune.add_argument('overrides', nargs='*', metavar='key.sub=value',
+                      help='overrides of the delta YAML, e.g. finetune.num_envs=64')
     tune.add_argument('--output', required=True, help='new run folder')
     tune.add_argument('--bundle', required=True, help='policy bundle folder to export')
     source = tune.add_mutually_exclusive_group(required=True)
@@ -91,26 +90,15 @@ def _add_recording_options(parser: argparse.ArgumentParser) -> None:
                              'joint_commands, joint_trajectory, cmd_vel (repeatable)')
 
 
-def split_recordings(arguments: list[str]) -> tuple[list[str], list[str]]:
-    """Split positional arguments into (recordings, overrides).
-
-    An argument is an override when it reads ``key.sub=value`` and names no existing path.
-    """
-    recordings, overrides = [], []
-    for argument in arguments:
-        is_override = OVERRIDE.match(argument) and not pathlib.Path(argument).exists()
-        (overrides if is_override else recordings).append(argument)
-    return recordings, overrides
-
-
 def _setup(args: argparse.Namespace) -> tuple[DeltaConfig, RobotSpec, ClipSet]:
     """Load the delta YAML, its robot and the clips of every recording given."""
+    from robot_learning.cli.arguments import split_overrides
     from robot_learning.cli.bag_commands import _parse_topics, load_contract_file
     from robot_learning.cli.main import installed_file
     from robot_learning.delta_action.clips import load_clips
     from robot_learning.delta_action.config import DeltaConfig
     from robot_learning.robots.registry import load_robot
-    recordings, overrides = split_recordings(args.recordings)
+    recordings, overrides = split_overrides(args.recordings)
     recordings += args.clips
     if not recordings:
         raise ValueError('no recordings: give bag folders (or trajectory .npz files), e.g. '
@@ -188,7 +176,8 @@ def run_finetune(args: argparse.Namespace) -> int:
     from robot_learning.delta_action.config import DeltaConfig
     from robot_learning.delta_action.finetune import finetune
     from robot_learning.policies.export import export_bundle
-    config = load_config(DeltaConfig, args.config)
+    from robot_learning.cli.main import installed_file
+    config = load_config(DeltaConfig, installed_file(args.config), args.overrides)
     iterations = args.iterations or config.finetune.iterations
     num_envs = args.num_envs if args.num_envs is not None else config.finetune.num_envs
     dynamics = None

@@ -47,7 +47,7 @@ def add_impedance_parser(subparsers) -> None:
     fit = commands.add_parser(
         'fit', help='match the simulator to a recording (.npz) or an excitation bag')
     fit.add_argument('recording', help='recording .npz (impedance excite) or bag folder '
-                                       '(robot-learning node excite + record)')
+                                       '(robot-learning node excitation_node + recorder)')
     fit.add_argument('--robot', default=None,
                      help='robot name or YAML (default: the one in the recording; needed '
                           'for bags)')

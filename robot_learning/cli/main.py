@@ -10,6 +10,7 @@ import pathlib
 import shlex
 import sys
 
+from robot_learning.cli.arguments import add_replaced_option
 from robot_learning.config import ConfigError
 
 
@@ -62,14 +63,16 @@ def _add_evaluate(subparsers) -> None:
                         default=(0.5, 0.0, 0.0),
                         metavar=('VX', 'VY', 'YAW_RATE'), help='velocity command')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--report', default=None, help='JSON report path')
+    parser.add_argument('--output', default=None, metavar='DIR',
+                        help='folder for report.json (and the plots of a transfer evaluation)')
+    add_replaced_option(parser, '--report', '--output DIR writes DIR/report.json')
     parser.add_argument('--set', dest='dynamics', nargs='*', default=[],
                         metavar='PARAM=VALUE',
                         help='dynamics parameters, e.g. ground_friction=0.6')
     transfer = parser.add_argument_group(
         'transfer over dynamics (domain randomization)',
         'With --target, episodes draw commands and resets as in training and count successes '
-        "with the task's criterion; the report and plots go to --output.")
+        "with the task's criterion; report.json and the plots go to --output DIR.")
     transfer.add_argument('--target', default=None, metavar='TRAIN_YAML',
                           help='training config whose randomization.parameters is the target '
                                'box and whose task defines commands and success')
@@ -84,8 +87,6 @@ def _add_evaluate(subparsers) -> None:
     transfer.add_argument('--reality-episodes', type=int, default=32)
     transfer.add_argument('--training-runs', nargs='*', default=[], metavar='RUN_DIR',
                           help='runs whose randomization history (entropy, success) to plot')
-    transfer.add_argument('--output', default=None,
-                          help='folder for report.json and the plots (transfer evaluation)')
     from robot_learning.cli.play_commands import add_video_arguments
     add_video_arguments(parser, 'render environment 0 of the evaluation to this file (.mp4, '
                                 '.gif or .png); not with --target')
@@ -109,21 +110,41 @@ def _add_demo(subparsers) -> None:
 
 
 NODES = {
-    'policy': 'robot_learning.ros.policy_node:main',
-    'sim': 'robot_learning.ros.sim_bridge_node:main',
-    'record': 'robot_learning.ros.recorder_node:main',
-    'search': 'robot_learning.ros.search_node:main',
-    'excite': 'robot_learning.ros.excitation_node:main',
+    'policy_node': 'robot_learning.ros.policy_node:main',
+    'sim_bridge': 'robot_learning.ros.sim_bridge_node:main',
+    'recorder': 'robot_learning.ros.recorder_node:main',
+    'search_node': 'robot_learning.ros.search_node:main',
+    'excitation_node': 'robot_learning.ros.excitation_node:main',
 }
-"""``robot-learning node <name>`` -> the node's main (the same as its console script)."""
+"""``robot-learning node <name>`` -> the node's main. Each name is the node's console script
+(setup.py), its ROS node name and its ``name`` in the launch files."""
+NODE_ALIASES = {
+    'policy': 'policy_node', 'sim': 'sim_bridge', 'record': 'recorder', 'search': 'search_node',
+    'excite': 'excitation_node',
+}
+"""Earlier short names, still accepted with a note on stderr."""
+
+
+def node_name(name: str) -> str:
+    """Return the node called ``name`` (a console script name, or an earlier alias)."""
+    if name in NODE_ALIASES:
+        print(f"robot-learning node: '{name}' is now called '{NODE_ALIASES[name]}' (the name of "
+              'its console script and of the ROS node)', file=sys.stderr)
+        return NODE_ALIASES[name]
+    if name not in NODES:
+        raise argparse.ArgumentTypeError(f"unknown node '{name}'; the nodes: "
+                                         f"{', '.join(sorted(NODES))}")
+    return name
 
 
 def _add_node(subparsers) -> None:
     parser = subparsers.add_parser(
         'node', help='start a ROS 2 node without ros2 launch',
-        description='Start a node; everything after the name goes to rclpy, e.g. '
-                    'robot-learning node policy --ros-args -p bundle:=policies/quadruped_flat')
-    parser.add_argument('name', choices=sorted(NODES))
+        description='Start a node by the name of its console script; everything after the name '
+                    'goes to rclpy, e.g. robot-learning node policy_node --ros-args -p '
+                    'bundle:=policies/quadruped_flat')
+    parser.add_argument('name', type=node_name, metavar='NAME',
+                        help=f"one of {', '.join(sorted(NODES))}")
     parser.add_argument('ros_args', nargs=argparse.REMAINDER,
                         help='arguments for the node (--ros-args -p name:=value ...)')
     parser.set_defaults(handler='robot_learning.cli.main:run_node')
@@ -183,7 +204,7 @@ def run_node(args: argparse.Namespace) -> int:
     """``robot-learning node``: run a node's main with the remaining arguments."""
     module_name, function_name = NODES[args.name].split(':')
     node_main = getattr(importlib.import_module(module_name), function_name)
-    return int(node_main([f'robot-learning-node-{args.name}', *args.ros_args]) or 0)
+    return int(node_main([f'robot-learning node {args.name}', *args.ros_args]) or 0)
 
 
 def build_parser() -> argparse.ArgumentParser:

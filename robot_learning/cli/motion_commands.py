@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from robot_learning.atomic_write import atomic_write_text
+from robot_learning.cli.arguments import add_replaced_option
 
 CONSOLE = Console()
 HANDLERS = 'robot_learning.cli.motion_commands'
@@ -40,7 +41,9 @@ def add_motion_parser(subparsers) -> None:
                           help='reality config to evaluate on (overrides --backend)')
     evaluate.add_argument('--motions', nargs='*', default=[],
                           help="motions to play (default: the contract's)")
-    evaluate.add_argument('--report', default=None, help='JSON report to write')
+    evaluate.add_argument('--output', default=None, metavar='DIR',
+                          help='folder to write report.json to')
+    add_replaced_option(evaluate, '--report', '--output DIR writes DIR/report.json')
     evaluate.set_defaults(handler=f'{HANDLERS}:run_evaluate')
 
     collect = commands.add_parser(
@@ -95,8 +98,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         backend=args.backend, reality=args.reality, motions=tuple(args.motions)))
     print_tracking(f'{args.bundle} on {args.reality or args.backend}', report['motions'],
                    report['metrics'])
-    if args.report:
-        path = atomic_write_text(args.report, json.dumps(report, indent=2, default=str))
+    if args.output:
+        path = atomic_write_text(pathlib.Path(args.output) / 'report.json',
+                                 json.dumps(report, indent=2, default=str))
         CONSOLE.print(f'report: {path}')
     return 0
 

@@ -92,7 +92,8 @@ class _Stream:
 
 def export_bag(bag: str | os.PathLike, joint_names: Sequence[str], control_dt: float,
                robot: str = '', topics: BagTopics = BagTopics(), on_gap: str = 'error',
-               min_steps: int = 2, hold_targets: bool = False) -> tuple[list[Trajectory], dict]:
+               min_steps: int = 2, hold_targets: bool = False,
+               max_gap: float | None = None) -> tuple[list[Trajectory], dict]:
     """Export a bag into control-rate trajectories in ``joint_names`` order.
 
     Args:
@@ -107,6 +108,8 @@ def export_bag(bag: str | os.PathLike, joint_names: Sequence[str], control_dt: f
         hold_targets: Hold the last joint target without an age limit, as a ros2_control
             forward controller does when a command is late (timer-mode policies under load);
             gaps in the command topic are still reported but no longer cut the data.
+        max_gap: Longest stamp step [s] that is not a gap (interpolated over, a command held
+            across it); None: ``GAP_FACTOR * control_dt``. Must exceed ``control_dt``.
 
     Returns:
         (trajectories, report): the segments in time order, and a JSON-serializable report:
@@ -129,10 +132,12 @@ def export_bag(bag: str | os.PathLike, joint_names: Sequence[str], control_dt: f
         raise ValueError(f"on_gap '{on_gap}' is not one of {', '.join(ON_GAP)}")
     if not control_dt > 0:
         raise ValueError(f'control_dt must be positive, got {control_dt}')
+    if max_gap is not None and not max_gap > control_dt:
+        raise ValueError(f'max_gap ({max_gap} s) must exceed the control period ({control_dt} s)')
     bag = pathlib.Path(bag)
     joint_names = tuple(joint_names)
     dt_ns = int(round(control_dt * 1e9))
-    max_step = int(round(GAP_FACTOR * dt_ns))
+    max_step = int(round(GAP_FACTOR * dt_ns if max_gap is None else max_gap * 1e9))
     roles = {topics.joint_states: 'joint_states', topics.imu: 'imu', topics.odom: 'odom',
              topics.cmd_vel: 'cmd_vel', topics.joint_commands: 'joint_commands',
              topics.joint_trajectory: 'joint_trajectory'}
@@ -203,8 +208,10 @@ def export_bag(bag: str | os.PathLike, joint_names: Sequence[str], control_dt: f
     if on_gap == 'error' and not report['ok']:
         where = ', '.join(f"{topic} ({len(report['topics'][topic]['gaps'])})"
                           for topic in gap_topics) or 'the combined topics'
+        longest = (f'{GAP_FACTOR} control periods' if max_gap is None
+                   else f'{max_gap} s (max_gap)')
         raise BagExportError(
-            f'{bag}: gaps longer than {GAP_FACTOR} control periods in {where}: the data splits '
+            f'{bag}: gaps longer than {longest} in {where}: the data splits '
             f'into {len(segments)} segment(s); export them with on_gap=split (--allow-gaps)',
             report)
 

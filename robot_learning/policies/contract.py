@@ -9,7 +9,7 @@ nothing is read from the robot's YAML or URDF. Reference motions of a motion-tra
 files inside the bundle (``motions/<name>.npz``).
 
 Version 1 bundles (which named the robot YAML and left the limits in it) are refused with the
-command that upgrades them: ``robot-learning bundle upgrade OLD NEW``.
+command that upgrades them: ``robot-learning bundle upgrade OLD --output NEW``.
 """
 
 from __future__ import annotations
@@ -221,7 +221,8 @@ def save_contract(contract: PolicyContract, folder: pathlib.Path) -> pathlib.Pat
 def upgrade_hint(folder: str | pathlib.Path) -> str:
     """Return the command that upgrades the bundle ``folder`` to this contract version."""
     folder = pathlib.Path(folder)
-    return f'robot-learning bundle upgrade {folder} {folder.parent / (folder.name + "_v2")}'
+    return (f'robot-learning bundle upgrade {folder} '
+            f'--output {folder.parent / (folder.name + "_v2")}')
 
 
 def read_contract_file(folder: str | pathlib.Path) -> tuple[pathlib.Path, dict]:

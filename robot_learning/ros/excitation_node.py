@@ -59,7 +59,7 @@ class ExcitationNode(Node):
     """Publish the excitation schedule; see the module docstring."""
 
     def __init__(self, **kwargs) -> None:
-        super().__init__('excitation', **kwargs)
+        super().__init__('excitation_node', **kwargs)
         declare_parameters(self, PARAMETERS)
         value = self._param
         self.robot = load_robot(str(value('robot')))
@@ -150,7 +150,7 @@ class ExcitationNode(Node):
 
 
 PROGRAM = NodeProgram(
-    name='excitation', summary=__doc__.split('\n\n')[0], parameters=PARAMETERS,
+    name='excitation_node', summary=__doc__.split('\n\n')[0], parameters=PARAMETERS,
     create=lambda context: ExcitationNode(context=context),
     finished=lambda node: node.done and node.exit_when_done)
 """How ``robot_learning.ros.node_main`` runs this node: until the last sweep (with

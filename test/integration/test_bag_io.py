@@ -359,14 +359,15 @@ def test_bag_commands_info_export_and_repair(tmp_path, capsys, monkeypatch):
         _run_cli(['bag', 'export', str(tmp_path / 'run'), '--contract', str(bundle),
                   '--output', str(tmp_path / 'out.npz')])
     assert not list(tmp_path.glob('out*.npz'))
+    refused = json.loads((tmp_path / 'out.report.json').read_text())  # why it was refused
+    assert 'outputs' not in refused and refused['topics']['/imu/data']['out_of_order'] == 1
     assert _run_cli(['bag', 'export', str(tmp_path / 'run'), '--contract', str(bundle),
-                     '--output', str(tmp_path / 'out.npz'), '--allow-gaps',
-                     '--report', str(tmp_path / 'report.json')]) == 0
+                     '--output', str(tmp_path / 'out.npz'), '--allow-gaps']) == 0
     written = sorted(tmp_path.glob('out_seg*.npz'))
     assert [path.name for path in written] == ['out_seg00.npz', 'out_seg01.npz']
     for path in written:
         _assert_matches_truth(Trajectory.load(path), _truth())
-    report = json.loads((tmp_path / 'report.json').read_text())
+    report = json.loads((tmp_path / 'out.report.json').read_text())
     assert report['outputs'] == [str(path) for path in written]
     assert report['topics']['/imu/data']['out_of_order'] == 1
 

@@ -78,9 +78,9 @@ def test_export_bundle_onnx_equals_torchscript_with_normalization(trained_run, t
 def test_evaluate_writes_a_json_report(trained_run, tmp_path, backend):
     bundle = tmp_path / 'bundle'
     assert main(['export', str(trained_run), '--output', str(bundle)]) == 0
-    report = tmp_path / 'report.json'
+    report = tmp_path / 'eval' / 'report.json'
     assert main(['evaluate', str(bundle), '--backend', backend, '--num-envs', '2',
-                 '--episode-length', '1.5', '--report', str(report)]) == 0
+                 '--episode-length', '1.5', '--output', str(tmp_path / 'eval')]) == 0
     metrics = json.loads(report.read_text())['metrics']
     assert set(metrics) >= {'lin_vel_error', 'survival_rate', 'episodes', 'forward_speed'}
     assert metrics['episodes'] == 2 and 0.0 <= metrics['survival_rate'] <= 1.0

@@ -68,6 +68,8 @@ def test_launch_file_executables_and_paths_exist(path):
             continue
         executable = _keyword(call, 'executable')
         assert executable in scripts, f'{path.name}: {executable} is not a console script'
+        name = _keyword(call, 'name')
+        assert name == executable, f'{path.name}: node {name} runs {executable} (one name each)'
     for call in _calls(tree, 'PathJoinSubstitution'):  # installed files a launch file names
         parts = call.args[0].elts
         assert getattr(parts[0].func, 'id', None) == 'FindPackageShare'

@@ -50,8 +50,14 @@ PIP_ONLY = {
     'rich': 'rich',
     'imageio': 'imageio',
     'PIL': 'pillow',
+    'torchvision': 'torchvision',
+    'ledataset': 'lerobot-dataset',
 }
 """Module -> pip distribution, for packages without a rosdep key (package.xml's comment)."""
+NO_DEPS = {'lerobot-dataset': '0.4.4'}
+"""Distribution -> version that the Makefile installs with ``pip install --no-deps`` instead
+of setup.py (its declared requirements would downgrade numpy; setup.py's lerobot extra lists the
+modules it does import)."""
 
 
 def _imports(paths) -> dict[str, set[str]]:
@@ -140,9 +146,15 @@ def test_every_python_dependency_is_a_setup_py_requirement():
             continue
         else:
             continue
-        if distribution not in requirements:
+        if distribution not in requirements and distribution not in NO_DEPS:
             missing.append(f'{module} ({distribution})')
     assert not missing, f'setup.py does not require: {sorted(missing)}'
+
+
+def test_no_deps_packages_are_installed_by_the_makefile():
+    makefile = (ROOT / 'Makefile').read_text()
+    for distribution, version in NO_DEPS.items():
+        assert f'pip install --no-deps {distribution}=={version}' in makefile, distribution
 
 
 @pytest.mark.parametrize('path', sorted((ROOT / 'launch').glob('*.launch.py')),

@@ -163,10 +163,10 @@ def test_a_bag_is_split_at_gaps_and_short_stretches_are_dropped(robot, tmp_path)
 
 
 def test_positional_arguments_split_into_recordings_and_overrides(tmp_path, monkeypatch):
-    from robot_learning.cli.delta_commands import split_recordings
+    from robot_learning.cli.arguments import split_overrides
     monkeypatch.chdir(tmp_path)
     (tmp_path / 'run=1').mkdir()  # an existing bag folder that reads like an override
-    recordings, overrides = split_recordings(
+    recordings, overrides = split_overrides(
         ['runs/bags/walk1', 'horizon_s=0.5', 'network.actor_hidden_dims=[16]', 'run=1'])
     assert recordings == ['runs/bags/walk1', 'run=1']
     assert overrides == ['horizon_s=0.5', 'network.actor_hidden_dims=[16]']

@@ -62,7 +62,7 @@ def test_a_version_1_bundle_is_refused_with_the_upgrade_command(tmp_path):
 @pytest.mark.parametrize('name', SHIPPED)
 def test_upgrading_a_version_1_bundle_gives_the_shipped_contract(tmp_path, name):
     old = _version1_copy(name, tmp_path)
-    assert main(['bundle', 'upgrade', str(old), str(tmp_path / 'new')]) == 0
+    assert main(['bundle', 'upgrade', str(old), '--output', str(tmp_path / 'new')]) == 0
     new, shipped = load_contract(tmp_path / 'new'), load_contract(share_dir() / 'policies' / name)
     assert dataclasses.replace(new, provenance={}) == dataclasses.replace(shipped, provenance={})
     assert new.provenance['upgraded']['from_version'] == 1
