@@ -6,8 +6,9 @@
   2000-step plan (best and median of ``--repeats``; goal < 0.1 s) and the ergodic metric after
   10, 200, 2000 and 10,000 steps against the reference (7.7e-3, 2.1e-4, 4.1e-5, 1.3e-5).
 - evaluation (``--evaluate``): ``robot-learning search evaluate`` with the same defaults
-  (synthetic demonstrations, ``--trials`` hole offsets per uncertainty level, four methods),
-  then a Markdown table of success rate and mean time-to-insert.
+  (synthetic demonstrations, ``--trials`` hole offsets per uncertainty level, the default
+  methods), then a Markdown table of success rate and mean time-to-insert. The family of
+  offset distributions and the 3-D socket: ``benchmarks/ergodic_family.py``.
 
 Usage: ``python benchmarks/ergodic_search.py --output runs/ergodic_search_bench [--evaluate]``
 """
@@ -54,10 +55,10 @@ def planner_figures(repeats: int) -> dict:
 
 
 def evaluation_table(report: dict) -> str:
-    """Return the success / time table of an evaluation report as Markdown."""
+    """Return the success / time table of an evaluation report (``two_modes``) as Markdown."""
     lines = ['| level | method | success | mean time-to-insert [s] | mean, failures at budget '
              '[s] |', '|---|---|---|---|---|']
-    for level, entry in report['levels'].items():
+    for level, entry in report['distributions']['two_modes']['levels'].items():
         for method, summary in entry['methods'].items():
             mean = summary['mean_time']
             lines.append(f"| {level} ({entry['scale_m'] * 1000:g} mm) | {method} | "

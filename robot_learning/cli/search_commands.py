@@ -19,7 +19,9 @@ from robot_learning.atomic_write import atomic_open, atomic_write_text
 
 CONSOLE = Console()
 HANDLERS = 'robot_learning.cli.search_commands'
-METHODS = ('ergodic', 'sampling', 'spiral', 'random')
+METHODS = ('ergodic', 'ergodic_coverage', 'ergodic_search', 'sampling', 'spiral', 'random')
+EVALUATED = ('ergodic', 'ergodic_search', 'sampling', 'spiral', 'random')
+"""Methods of ``search evaluate`` by default."""
 
 
 def add_search_parser(subparsers) -> None:
@@ -36,6 +38,8 @@ def add_search_parser(subparsers) -> None:
                      help='use N SYNTHETIC demonstrations instead (scripted, not human)')
     fit.add_argument('--level', default='high',
                      help='uncertainty level of the synthetic holes: low, medium, high')
+    fit.add_argument('--distribution', default='two_modes',
+                     help='offset distribution of the synthetic holes (ergodic_search/offsets.py)')
     fit.add_argument('--save-demos', default=None, metavar='FOLDER',
                      help='also write the synthetic demonstrations there as rosbags')
     fit.add_argument('--hole', type=float, nargs=3, default=(0.55, 0.0, 0.2),
@@ -66,7 +70,9 @@ def add_search_parser(subparsers) -> None:
         'evaluate', help='success rate and time-to-insert of every method in MuJoCo')
     evaluate.add_argument('--trials', type=int, default=100, help='hole offsets per level')
     evaluate.add_argument('--levels', nargs='+', default=['low', 'medium', 'high'])
-    evaluate.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
+    evaluate.add_argument('--methods', nargs='+', default=list(EVALUATED), choices=METHODS)
+    evaluate.add_argument('--distribution', nargs='+', default=['two_modes'], metavar='NAME',
+                          help="offset distributions (ergodic_search/offsets.py FAMILY) or 'all'")
     evaluate.add_argument('--robot', default='arm', help='arm or kuka_iiwa')
     evaluate.add_argument('--variant', default='peg', choices=('peg', 'socket'),
                           help='peg: 2-D search; socket: 3-D search with yaw')
@@ -100,7 +106,8 @@ def run_search_fit(args: argparse.Namespace) -> int:
         if args.dim == 3:
             config = dataclasses.replace(config, task=dataclasses.replace(
                 config.task, variant='socket'))
-        demonstrator = SyntheticDemonstrator(offsets_for(args.level, config), hole)
+        demonstrator = SyntheticDemonstrator(
+            offsets_for(args.level, config, args.distribution), hole)
         rng = np.random.default_rng(args.seed)
         demonstrations = [demonstrator.demonstrate(rng) for _ in range(args.synthetic)]
         if args.save_demos:
@@ -165,10 +172,13 @@ def run_search_plan(args: argparse.Namespace) -> int:
 def run_search_evaluate(args: argparse.Namespace) -> int:
     """``robot-learning search evaluate``: report.json, plots and a table."""
     from robot_learning.ergodic_search.evaluation import SearchEvaluationConfig, evaluate
+    from robot_learning.ergodic_search.offsets import FAMILY
     from robot_learning.ergodic_search.peg_in_hole import PegInHoleConfig
     from robot_learning.ergodic_search.plan import PlannerConfig
+    distributions = FAMILY if args.distribution == ['all'] else tuple(args.distribution)
     config = SearchEvaluationConfig(
         levels=tuple(args.levels), methods=tuple(args.methods), trials=args.trials,
+        distributions=distributions,
         demonstrations=args.demonstrations, yaw_std=args.yaw_std, seed=args.seed,
         task=PegInHoleConfig(robot=args.robot, variant=args.variant),
         planner=PlannerConfig(duration=args.duration))
@@ -178,17 +188,19 @@ def run_search_evaluate(args: argparse.Namespace) -> int:
                              json.dumps(report, indent=2))
     table = Table(title=f'{args.robot} {args.variant}: {args.trials} trials per level, '
                         f'budget {args.duration:g} s')
-    for column in ('level', 'method', 'success', 'mean time [s]', 'mean time, failures at '
-                   'budget [s]', 'plan [s]', 'ergodic metric'):
+    for column in ('distribution', 'level', 'method', 'success', 'mean time [s]',
+                   'mean time, failures at budget [s]', 'x spiral', 'plan [s]'):
         table.add_column(column, justify='right')
-    for level, entry in report['levels'].items():
-        for method, summary in entry['methods'].items():
-            mean = summary['mean_time']
-            table.add_row(level, method, f"{summary['success_rate']:.1%}",
-                          '-' if mean is None else f'{mean:.2f}',
-                          f"{summary['mean_time_budgeted']:.2f}",
-                          f"{summary['plan_seconds']:.4f}",
-                          f"{summary['final_ergodic_metric']:.2e}")
+    for name, distribution in report['distributions'].items():
+        for level, entry in distribution['levels'].items():
+            for method, summary in entry['methods'].items():
+                mean = summary['mean_time']
+                ratio = entry['ratios'].get(method, {}).get('mean_time_budgeted')
+                table.add_row(name, level, method, f"{summary['success_rate']:.1%}",
+                              '-' if mean is None else f'{mean:.2f}',
+                              f"{summary['mean_time_budgeted']:.2f}",
+                              '' if ratio is None else f'{ratio:.2f}',
+                              f"{summary['plan_seconds']:.3f}")
     CONSOLE.print(table)
     CONSOLE.print(f"goals: {json.dumps(report['goals'])}")
     CONSOLE.print(f'wrote {path}')

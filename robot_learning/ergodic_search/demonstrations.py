@@ -15,12 +15,13 @@ Sources:
 - ``.npz``: arrays ``times`` (N,), ``positions`` (N, 3), ``forces`` (N, 3), optional
   ``orientations`` (N, 4) (w, x, y, z), and a string ``frame_id``.
 - :class:`SyntheticDemonstrator`: NOT human data. A scripted stand-in for kinesthetic search
-  demonstrations, used by the tests and the evaluation because no recorded human data ship
-  with the project: the "human" believes the hole lies where the fixture puts it (the task's
-  offset distribution, slightly widened), walks between believed spots at a hand speed with a
-  small circular wiggle (the rubbing motion people use to feel a hole), presses down harder
-  when moving faster and pushes along the motion through the friction, with force noise, and
-  stops once the peg is over the hole (within the capture width).
+  demonstrations, used by the tests and the evaluation because no recorded human data ship with
+  the project: the "human" believes the hole lies where the fixture puts it (the task's offset
+  distribution, slightly widened), walks between believed spots (a batch of them at a time,
+  nearest first, as a person tries the nearby likely places before crossing over) at a hand
+  speed with a small circular wiggle (the rubbing motion people use to feel a hole), presses
+  down harder when moving faster and pushes along the motion through the friction, with force
+  noise, and stops once the peg is over the hole (within the capture width).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np
 from robot_learning.atomic_write import atomic_open
 from robot_learning.data.npz import load_npz
 from robot_learning.ergodic_search.offsets import OffsetDistribution
+from robot_learning.ergodic_search.sampling import nearest_neighbour_order
 
 POSE_TOPIC = '/search/pose'
 """Default demonstration topic of geometry_msgs/PoseStamped (end-effector pose)."""
@@ -307,6 +309,8 @@ class SyntheticDemonstratorConfig:
     """Hand speed between believed spots [m/s]."""
     belief_widening: float = 1.2
     """The demonstrator's belief: the offset distribution with standard deviations times this."""
+    spot_batch: int = 16
+    """Believed spots visited nearest first, this many at a time (1: in the order drawn)."""
     wiggle_radius: float = 0.0008
     """Radius of the circular rubbing motion [m]."""
     wiggle_frequency: float = 2.0
@@ -347,10 +351,7 @@ class SyntheticDemonstrator:
         self.offsets = offsets
         self.hole = hole
         self.config = config
-        self.belief = dataclasses.replace(
-            offsets, along_fraction=offsets.along_fraction * config.belief_widening,
-            across_fraction=offsets.across_fraction * config.belief_widening,
-            yaw_std=offsets.yaw_std * config.belief_widening)
+        self.belief = offsets.widened(config.belief_widening)
 
     def demonstrate(self, rng: np.random.Generator,
                     offset: np.ndarray | None = None) -> Demonstration:
@@ -363,6 +364,10 @@ class SyntheticDemonstrator:
         times = np.arange(count) * dt
         spots = self.belief.sample(count // 10 + 2, rng)
         spots[0] = 0.0
+        for begin in range(1, len(spots), config.spot_batch):
+            batch = spots[begin:begin + config.spot_batch]
+            spots[begin:begin + len(batch)] = batch[nearest_neighbour_order(batch,
+                                                                            spots[begin - 1])]
         # Walk spot to spot at hand speed (constant speed along straight segments).
         segment = np.linalg.norm(np.diff(spots[:, :2], axis=0), axis=1)
         arc = np.concatenate(([0.0], np.cumsum(segment)))

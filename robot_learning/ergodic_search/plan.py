@@ -12,7 +12,7 @@ from robot_learning.ergodic_search.fourier import (basis_indices, basis_values,
                                                    gaussian_mixture_coefficients, PERIOD,
                                                    sobolev_weights)
 
-PLANNERS = ('ergodic', 'sampling', 'spiral', 'random')
+PLANNERS = ('ergodic', 'ergodic_coverage', 'ergodic_search', 'sampling', 'spiral', 'random')
 """Names of the search methods (``planners.make_plan``)."""
 METRIC_POINTS = 2000
 """Trajectories longer than this are subsampled evenly for :func:`metric_over_time`."""
@@ -101,7 +101,7 @@ class SearchPlan:
     """
 
     method: str
-    """'ergodic', 'sampling', 'spiral' or 'random'."""
+    """One of ``PLANNERS``."""
     dt: float
     """Sample period [s]."""
     positions: np.ndarray
@@ -112,6 +112,8 @@ class SearchPlan:
     """(M,) ergodic metric of the trajectory so far w.r.t. the exploration distribution."""
     plan_seconds: float = 0.0
     """Wall-clock time spent planning [s]."""
+    detail: str = ''
+    """How the plan was made, where a planner chooses (``ergodic_search``: the candidate)."""
 
     @property
     def duration(self) -> float:

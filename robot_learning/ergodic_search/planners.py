@@ -6,13 +6,17 @@ from __future__ import annotations
 from typing import Callable
 
 from robot_learning.ergodic_search.baselines import random_plan, spiral_plan
+from robot_learning.ergodic_search.coverage import coverage_plan
 from robot_learning.ergodic_search.distribution import ExplorationDistribution
 from robot_learning.ergodic_search.plan import PlannerConfig, SearchPlan
 from robot_learning.ergodic_search.sampling import sampling_plan
+from robot_learning.ergodic_search.selection import ergodic_search_plan
 from robot_learning.ergodic_search.smc import ergodic_plan
 
 PLANNER_FUNCTIONS: dict[str, Callable[[ExplorationDistribution, PlannerConfig], SearchPlan]] = {
     'ergodic': ergodic_plan,
+    'ergodic_coverage': coverage_plan,
+    'ergodic_search': ergodic_search_plan,
     'sampling': sampling_plan,
     'spiral': spiral_plan,
     'random': random_plan,

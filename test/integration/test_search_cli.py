@@ -31,6 +31,7 @@ def test_fit_without_demonstrations_is_an_error(tmp_path, capsys):
     assert 'no demonstrations' in ' '.join(capsys.readouterr().err.split())
 
 
-def test_node_search_is_a_node_name():
-    args = build_parser().parse_args(['node', 'search', '--ros-args', '-p', 'model:=m.json'])
-    assert args.name == 'search'
+def test_node_search_node_is_a_node_name():
+    args = build_parser().parse_args(['node', 'search_node', '--ros-args', '-p',
+                                      'model:=m.json'])
+    assert args.name == 'search_node'

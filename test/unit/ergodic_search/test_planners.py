@@ -25,7 +25,8 @@ def test_spiral_radius_grows_as_the_square_root_of_time():
     np.testing.assert_allclose(speeds, 0.02, rtol=0.01)
 
 
-@pytest.mark.parametrize('method', ['ergodic', 'sampling', 'spiral', 'random'])
+@pytest.mark.parametrize('method', ['ergodic', 'ergodic_coverage', 'sampling', 'spiral',
+                                    'random'])
 def test_plans_start_at_the_nominal_hole_and_move_at_the_search_speed(method):
     plan = make_plan(method, _distribution(), CONFIG)
     assert plan.positions.shape == (1001, 2)
@@ -48,5 +49,6 @@ def test_3d_plans_search_the_yaw_too():
 
 
 def test_unknown_method_lists_the_valid_ones():
-    with pytest.raises(ValueError, match='valid: ergodic, sampling, spiral, random'):
+    with pytest.raises(ValueError, match='valid: ergodic, ergodic_coverage, ergodic_search, '
+                       'sampling, spiral, random'):
         make_plan('zigzag', _distribution(), CONFIG)
