@@ -20,12 +20,11 @@ import pathlib
 import subprocess
 import sys
 
-import numpy as np
-
 from robot_learning.config import load_config
 from robot_learning.domain_randomization.config import METHODS
 from robot_learning.domain_randomization.plots import plot_heatmap, plot_training
 from robot_learning.domain_randomization.schedule import read_history
+from robot_learning.evaluation.seeds import seed_statistics
 from robot_learning.evaluation.setup import write_report
 from robot_learning.evaluation.transfer import evaluate_transfer, TransferConfig
 from robot_learning.paths import share_dir
@@ -104,21 +103,6 @@ def main() -> None:
             f'{config.task.num_envs} envs x {config.ppo.num_steps_per_env} steps per method',
             'methods': summary, 'runs': runs}, pathlib.Path(args.results))
     print(table(summary))
-
-
-def seed_statistics(by_seed: dict[int, dict]) -> dict:
-    """Return ``{metric: {'mean', 'std', 'seeds'}}`` over the seeds' numeric metrics.
-
-    ``std`` is the sample standard deviation (ddof 1; 0 for a single seed).
-    """
-    statistics = {}
-    for metric in next(iter(by_seed.values())):
-        values = [row[metric] for row in by_seed.values() if isinstance(row.get(metric), float)]
-        if values:
-            statistics[metric] = {'mean': float(np.mean(values)),
-                                  'std': float(np.std(values, ddof=1)) if len(values) > 1
-                                  else 0.0, 'seeds': len(values)}
-    return statistics
 
 
 def table(summary: dict) -> str:

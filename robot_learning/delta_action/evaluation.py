@@ -38,7 +38,8 @@ def evaluate_open_loop(config: DeltaConfig, clips: ClipSet,
     Returns:
         {'clips', 'horizons_s', 'methods': {method: {'<h>s': {metric: value}}},
         'reduction_vs_vanilla': {method: fraction of vanilla's g_mpjpe_mm removed at the
-        longest horizon}}.
+        longest horizon}, 'asap_inputs' (with a delta model): mean |offset| [rad] and |a| of
+        the replay (``DeltaActionTransform.input_statistics``)}.
     """
     robot = load_robot(config.robot)
     kinematics = BodyKinematics(robot)
@@ -63,6 +64,8 @@ def evaluate_open_loop(config: DeltaConfig, clips: ClipSet,
                                            **dynamics})
             simulated = replay(backend, clips, starts, transform, correction)
             report['methods'][method] = summarize(errors(kinematics, simulated, real), horizons)
+            if transform is not None:  # |offset| and |a| on recordings (finetune.yaml: rollouts)
+                report['asap_inputs'] = transform.input_statistics()
     finally:
         backend.close()
     longest = list(horizons)[-1]

@@ -159,6 +159,13 @@ class DeltaActionTransform:
     def __init__(self, model: DeltaActionModel, num_envs: int) -> None:
         self.model = model
         self.previous = np.zeros((num_envs, model.robot.num_joints))
+        joints = model.robot.num_joints
+        self.offset_abs_sum = np.zeros(joints)
+        """(J,) sum of |offset| [rad] over every call and environment (``input_statistics``)."""
+        self.action_abs_sum = np.zeros(joints)
+        """(J,) sum of |a| (pi_delta's raw-action input) over every call and environment."""
+        self.samples = 0
+        """Environment steps summed into the two sums."""
 
     def reset(self, env_ids: np.ndarray | None = None) -> None:
         """Zero the previous delta_a of ``env_ids`` (all when None)."""
@@ -170,9 +177,29 @@ class DeltaActionTransform:
     def __call__(self, state: SimState, joint_targets: np.ndarray) -> np.ndarray:
         """Return the corrected joint targets (N, J) [rad]."""
         robot = self.model.robot
-        observation = delta_observation(state, raw_actions(joint_targets, robot),
-                                        self.previous, robot)
+        action = raw_actions(joint_targets, robot)
+        observation = delta_observation(state, action, self.previous, robot)
         delta = self.model(observation)
         self.previous = np.clip(delta, -self.model.clip_delta, self.model.clip_delta) \
             * self.model.mask
-        return joint_targets + self.model.offset(delta)
+        offset = self.model.offset(delta)
+        self.offset_abs_sum += np.abs(offset).sum(axis=0)
+        self.action_abs_sum += np.abs(action).sum(axis=0)
+        self.samples += offset.shape[0]
+        return joint_targets + offset
+
+    def input_statistics(self) -> dict:
+        """Return the mean |offset| [rad] and mean |a| seen so far, overall and per joint.
+
+        Compared between the held-out replay (``delta evaluate``) and the fine-tuning rollouts
+        (``finetune.yaml``), they show whether fine-tuning drives pi_delta out of the range of
+        the recordings it was trained on.
+        """
+        count = max(self.samples, 1)
+        names = self.model.robot.joint_names
+        offset, action = self.offset_abs_sum / count, self.action_abs_sum / count
+        return {'samples': int(self.samples),
+                'offset_abs_mean_rad': float(offset.mean()),
+                'action_abs_mean': float(action.mean()),
+                'offset_abs_mean_rad_per_joint': dict(zip(names, map(float, offset))),
+                'action_abs_mean_per_joint': dict(zip(names, map(float, action)))}

@@ -154,5 +154,7 @@ def train(config: TrainConfig, resume: bool = False, progress: Callable | None =
         write_run_config(config, run_dir)
         if checkpoint is None:
             write_training_provenance(run_dir, command)
-    runner.learn(config.max_iterations - done, init_at_random_ep_len=checkpoint is None)
+    # Random initial episode lengths on resume too: fresh environments that all start at step 0
+    # would reset together, and every iteration would see the same slice of the episode.
+    runner.learn(config.max_iterations - done, init_at_random_ep_len=True)
     return run_dir

@@ -197,6 +197,9 @@ def test_cli_fits_every_method_and_evaluates_them_open_loop(tmp_path, capsys):
     assert set(report['methods']) == {'vanilla', 'sysid', 'delta_dynamics', 'asap'}
     for rows in report['methods'].values():
         assert all(np.isfinite(row['g_mpjpe_mm']) for row in rows.values())
+    # pi_delta's |offset| and |a| on the recordings (finetune.yaml has them on the rollouts).
+    assert report['asap_inputs']['samples'] == report['clips'] * report['horizon_steps']
+    assert np.isfinite(report['asap_inputs']['offset_abs_mean_rad'])
     # A recording whose joints do not match the robot is refused, naming the file.
     assert main(['delta', 'fit', *small, '--config', 'config/delta/humanoid.yaml',
                  '--clips', paths[0], '--output', str(tmp_path / 'wrong')]) == 2
