@@ -73,7 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--realities', nargs='+', default=quadrupeds, choices=quadrupeds)
     parser.add_argument('--runs', type=int, default=3)
-    parser.add_argument('--bundle', default=str(share_dir() / 'policies' / 'quadruped_flat'))
+    parser.add_argument('--bundle', default=str(share_dir() / 'policies' / 'quadruped_deploy'))
     parser.add_argument('--domain-id', type=int, default=89)
     parser.add_argument('--logs', default=None, help='keep each run folder under this one')
     parser.add_argument('--output',

@@ -2,7 +2,7 @@
 """Sim-to-sim: a simulated "real robot" (sim bridge), the policy node and the recorder.
 
     ros2 launch robot_learning sim_to_sim.launch.py \
-        bundle:=$(ros2 pkg prefix robot_learning)/share/robot_learning/policies/quadruped_flat \
+        bundle:=$(ros2 pkg prefix robot_learning)/share/robot_learning/policies/quadruped_deploy \
         reality:=quadruped_pybullet_weak_motors bag:=/tmp/sim2sim
 
 The bridge plays the robot with dynamics the policy was not trained on (config/reality/), by
@@ -27,7 +27,7 @@ def generate_launch_description():
     recorder_params = PathJoinSubstitution(
         [FindPackageShare('robot_learning'), 'config', 'nodes', 'recorder.yaml'])
     default_bundle = PathJoinSubstitution(
-        [FindPackageShare('robot_learning'), 'policies', 'quadruped_flat'])
+        [FindPackageShare('robot_learning'), 'policies', 'quadruped_deploy'])
     return LaunchDescription([
         DeclareLaunchArgument('bundle', default_value=default_bundle,
                               description='policy bundle folder'),

@@ -97,6 +97,11 @@ class FilterConfig:
     """'label_error': keep the labels whose estimated error is at most this quantile."""
     max_label_error: float = math.inf
     """'label_error': and at most this estimated error [normalised units]."""
+    max_relative_error: float = math.inf
+    """'label_error': and e <= max_relative_error * d, d = |(s_b - s*) / sigma_s| the label's
+    distance (distance-aware, unlike the quantile, which keeps the shortest labels). For a
+    noisy-action label e / d = L sqrt(1 + (|xi / sigma_a| / d)^2), so the cut bounds the
+    correction's implied feedback gain |xi / sigma_a| / d; inf = off."""
     segment_points: int = 8
     """Points on the segment where the Jacobian norm is evaluated (1 = expert point only)."""
 
@@ -167,6 +172,9 @@ class CCILConfig:
         for key, value in positive.items():
             if not value > 0:
                 raise ConfigError(f'{key}: must be positive, got {value}')
+        if not self.filter.max_relative_error > 0:
+            raise ConfigError('filter.max_relative_error: must be positive, got '
+                              f'{self.filter.max_relative_error}')
         if not 0.0 < self.filter.quantile <= 1.0:
             raise ConfigError(f'filter.quantile: must be in (0, 1], got {self.filter.quantile}')
         if self.label_ratio < 0 or self.bc.noise_bc < 0 or self.labels.action_noise < 0:

@@ -10,8 +10,8 @@ All quantities are in the dynamics model's normalised units (``ccil/config.py``)
   expert point only, as the reference code does). Where the model had to bridge a
   discontinuity its Jacobian is steep, so labels that cross one get a large e.
 
-``filter_labels`` keeps d < epsilon and, for 'label_error', e <= the ``quantile`` of e and
-e <= ``max_label_error``.
+``filter_labels`` keeps d < epsilon and, for 'label_error', e <= the ``quantile`` of e,
+e <= ``max_label_error`` and e <= ``max_relative_error`` * d.
 """
 
 from __future__ import annotations
@@ -69,6 +69,9 @@ def trusted(model: DynamicsModel, labels: Labels, config: FilterConfig = FilterC
         error, _ = label_error(model, labels, config.segment_points)
         threshold = min(float(np.quantile(error, config.quantile)), config.max_label_error)
         keep &= error <= threshold
+        if np.isfinite(config.max_relative_error):
+            keep &= error <= config.max_relative_error * label_distance(model, labels)
+            report['max_relative_error'] = config.max_relative_error
         report['label_error_threshold'] = threshold
         report['label_error_median'] = float(np.median(error))
     report['kept'] = int(keep.sum())

@@ -177,7 +177,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if (output / 'bag').exists():
         raise FileExistsError(f'{output} holds an earlier run; pass another --output')
     bundle = pathlib.Path(args.bundle) if args.bundle else (
-        share_dir() / 'policies' / 'quadruped_flat')
+        share_dir() / 'policies' / 'quadruped_deploy')
     video = None
     if args.video:
         from robot_learning.cli.play_commands import prepare_video

@@ -100,7 +100,7 @@ def _add_demo(subparsers) -> None:
     parser.add_argument('--reality', default='quadruped_pybullet_nominal',
                         help='reality config (config/reality/) played by the sim bridge')
     parser.add_argument('--bundle', default=None,
-                        help='policy bundle (default: policies/quadruped_flat)')
+                        help='policy bundle (default: policies/quadruped_deploy)')
     parser.add_argument('--output', default=None,
                         help='output folder (default: runs/demo-<date>-<time>)')
     from robot_learning.cli.play_commands import add_video_arguments

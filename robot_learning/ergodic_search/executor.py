@@ -11,8 +11,9 @@ toward the plan's target with the force model's superposed force, plus the searc
         +------- tip back above it -----------+          (plan time >= duration) --> timeout
 
 While inserting, the plan clock stops and the x-y (and yaw) target follows the tip (as in
-``PegInHoleSim.run_trial``). After success or timeout the target holds the tip where it is,
-without the superposed force.
+``PegInHoleSim.run_trial``; in the socket variant ``ChamferEpisode`` turns the blade toward
+alignment and resumes the search when it is stuck). After success or timeout the target holds
+the tip where it is, without the superposed force.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 from robot_learning.ergodic_search.demonstrations import yaw_of, yaw_quaternions
 from robot_learning.ergodic_search.force_model import ForceModel
 from robot_learning.ergodic_search.impedance import CartesianImpedanceController, ImpedanceConfig
-from robot_learning.ergodic_search.peg_in_hole import PegInHoleConfig, PegInHoleSim
+from robot_learning.ergodic_search.peg_in_hole import ChamferEpisode, PegInHoleConfig, PegInHoleSim
 from robot_learning.ergodic_search.plan import SearchPlan
 
 
@@ -75,6 +76,7 @@ class SearchExecutor:
         self.depth = 0.0
         """Deepest tip position below the surface so far [m]."""
         self._hold: np.ndarray | None = None
+        self._chamfer = ChamferEpisode() if self.task.variant == 'socket' else None
 
     def gravity(self, joint_pos: np.ndarray) -> np.ndarray:
         """Return the gravity torques (J,) at ``joint_pos`` [N·m]."""
@@ -116,8 +118,11 @@ class SearchExecutor:
             elif self.elapsed >= self.plan.duration:
                 self.status = SearchStatus.TIMEOUT
             else:
-                self.status = (SearchStatus.INSERTING if drop > task.detect_depth
-                               else SearchStatus.SEARCHING)
+                dropped = drop > task.detect_depth
+                if self._chamfer is not None:
+                    dropped = self._chamfer.update(dropped, drop, yaw_of(self.tip_quat()[None])[0],
+                                                   dt, task)
+                self.status = SearchStatus.INSERTING if dropped else SearchStatus.SEARCHING
         position, velocity = self.plan.at(self.elapsed)
         yaw = position[2] if len(position) > 2 else 0.0
         quat = yaw_quaternions(np.array([yaw]))[0]
@@ -134,7 +139,10 @@ class SearchExecutor:
         if self.status == SearchStatus.INSERTING:
             target[:2] = tip[:2]
             if len(position) > 2:
-                quat = yaw_quaternions(yaw_of(self.tip_quat()[None]))[0]
+                tip_yaw = yaw_of(self.tip_quat()[None])[0]
+                if self._chamfer is not None:
+                    tip_yaw = self._chamfer.target_yaw(tip_yaw, drop, task)
+                quat = yaw_quaternions(np.array([tip_yaw]))[0]
         else:
             twist[:2] = velocity[:2]
             if len(velocity) > 2:

@@ -20,7 +20,9 @@ tracks a search plan with the Cartesian impedance controller at the physics rate
 is the plan's (x, y(, yaw)) on the surface plus the force model's superposed force. When the
 tip drops ``detect_depth`` below the surface (the peg is on the chamfer) the plan pauses and
 the x-y spring (and in the socket variant the yaw spring) lets go until the peg is in or has
-slipped out. Success: the tip sinks
+slipped out; in the socket variant the yaw target then leads the blade's yaw in the direction
+the chamfer turns it, and a blade stuck on the chamfer for ``release_time`` is released (the
+search resumes; ``ChamferEpisode``). Success: the tip sinks
 ``success_depth`` below the surface (only possible inside the hole) before the time budget
 ends.
 """
@@ -53,6 +55,8 @@ PEG_RADIUS = 0.0125
 """[m] the project arm's peg (urdf/arm.urdf)."""
 BLADE_HALF = (0.012, 0.004, 0.01)
 """Half sizes of the socket variant's plug blade [m]."""
+JAM_PROGRESS = 0.0002
+"""A drop that grows by this much is still sinking (the jam timer restarts) [m]."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +91,18 @@ class PegInHoleConfig:
     pressing [m]."""
     contact_timeconst: float = 0.005
     """MuJoCo solref time constant of the plate contacts [s]."""
+    turn_delay: float = 0.05
+    """Socket variant: this long after the tip dropped, the yaw target leads the tip's yaw by
+    ``yaw_lead`` in the direction the chamfer has turned the blade since the drop (the
+    chamfer's own torque aligns the blade only slowly against friction and damping) [s]."""
+    yaw_lead: float = 0.015
+    """Lead of the yaw target while the tip is on the chamfer (less than ``chamfer`` deep)
+    [rad] (x the rotational stiffness: the torque); below it the slot's walls align the
+    blade."""
+    release_time: float = 1.2
+    """Socket variant: after this long on the chamfer the search resumes (the plan clock runs
+    and the x-y spring pulls the blade off the chamfer; drops are ignored until the tip is back
+    above ``detect_depth``) [s]."""
 
     def __post_init__(self) -> None:
         """Reject unknown robots and variants."""
@@ -94,6 +110,10 @@ class PegInHoleConfig:
             raise ValueError(f"robot '{self.robot}' has no peg tool; valid: {', '.join(TOOLS)}")
         if self.variant not in ('peg', 'socket'):
             raise ValueError(f"variant '{self.variant}'; valid: peg, socket")
+        for name in ('turn_delay', 'yaw_lead', 'release_time'):
+            if not getattr(self, name) >= 0.0:
+                raise ValueError(f'PegInHoleConfig.{name} must be >= 0, got '
+                                 f'{getattr(self, name)}')
 
     @property
     def dim(self) -> int:
@@ -304,6 +324,7 @@ class PegInHoleSim:
         path = []
         depth = 0.0
         index = 0  # plan clock on the physics grid: it stops while the peg drops in
+        chamfer = ChamferEpisode() if len(offset) > 2 else None  # socket: turn, release
         for step in range(steps + 1):
             drop = surface - tip[2]
             depth = max(depth, drop)
@@ -311,12 +332,63 @@ class PegInHoleSim:
                 path.append(self.tip.copy())
             if depth >= config.success_depth:
                 return TrialResult(True, step * dt, depth, np.asarray(path))
-            if drop > config.detect_depth:
+            dropped = drop > config.detect_depth
+            if chamfer is not None:
+                yaw = yaw_of(self._tip_yaw_quat()[None])[0]
+                dropped = chamfer.update(dropped, drop, yaw, dt, config)
+            if dropped:
                 target = targets[index].copy()
                 target[:2] = tip[:2]
-                self.step(target, self._tip_yaw_quat() if len(offset) > 2 else quats[index],
-                          still, pressing)
+                quat = (quats[index] if chamfer is None else
+                        yaw_quaternions(np.array([chamfer.target_yaw(yaw, drop, config)]))[0])
+                self.step(target, quat, still, pressing)
             else:
                 self.step(targets[index], quats[index], twists[index], wrenches[index])
                 index = min(index + 1, steps)
         return TrialResult(False, plan.duration, depth, np.asarray(path))
+
+
+class ChamferEpisode:
+    """Socket variant: what the blade does on the chamfer (turn toward alignment, release).
+
+    From the drop on, the yaw spring lets go (the target follows the tip's yaw). After
+    ``turn_delay`` the target leads the tip's yaw by ``yaw_lead`` in the direction the chamfer
+    turned the blade since the drop. When the drop has not grown by ``JAM_PROGRESS`` for
+    ``release_time`` the blade is stuck: the search resumes and drops are ignored until the tip
+    is back above ``detect_depth``.
+    """
+
+    def __init__(self) -> None:
+        """Start outside any episode."""
+        self.steps = 0  # physics steps since the drop
+        self.stalled = 0  # physics steps since the drop last grew
+        self.deepest = 0.0
+        self.drop_yaw = 0.0
+        self.turn = 0.0
+        self.released = False
+
+    def update(self, dropped: bool, drop: float, yaw: float, dt: float,
+               config: PegInHoleConfig) -> bool:
+        """Advance one physics step; return whether the search stays paused on the chamfer."""
+        self.released = self.released and dropped
+        if not dropped or self.released:
+            self.steps = self.stalled = 0
+            self.deepest, self.turn = 0.0, 0.0
+            return False
+        if self.steps == 0:
+            self.drop_yaw, self.deepest = yaw, drop
+        self.steps += 1
+        self.stalled += 1
+        if drop > self.deepest + JAM_PROGRESS:
+            self.deepest, self.stalled = drop, 0
+        if self.turn == 0.0 and self.steps * dt >= config.turn_delay:
+            self.turn = 1.0 if yaw >= self.drop_yaw else -1.0
+        if self.stalled * dt > config.release_time:
+            self.released = True
+            self.steps = self.stalled = 0
+            return False
+        return True
+
+    def target_yaw(self, yaw: float, drop: float, config: PegInHoleConfig) -> float:
+        """Return the yaw target [rad]: leading on the chamfer, following below it."""
+        return yaw + (self.turn * config.yaw_lead if drop < config.chamfer else 0.0)

@@ -65,3 +65,16 @@ def test_the_socket_needs_the_right_yaw():
     # 0.5 rad off: the 24 mm blade lies across the 8.5 mm slot.
     crossed = sim.run_trial(_still_plan([0.0, 0.0, 0.0]), np.array([0.0, 0.0, 0.5]), PRESS_3D)
     assert not crossed.success and crossed.depth < 0.001
+
+
+def test_the_yaw_lead_turns_a_blade_on_the_chamfer_into_the_slot():
+    # 0.07 rad off, centred: the blade spans 4 cos 0.07 + 12 sin 0.07 = 4.83 mm across, so it
+    # sinks 5.75 - 4.83 = 0.92 mm into the chamfer (> detect_depth) and rests there.
+    plan = _still_plan([0.0, 0.0, 0.0], duration=2.0)
+    offset = np.array([0.0, 0.0, 0.07])
+    led = PegInHoleSim(PegInHoleConfig(variant='socket')).run_trial(plan, offset, PRESS_3D)
+    assert led.success and led.time < 1.5
+    # Without the lead the chamfer alone turns the blade too slowly (friction, damping).
+    unled = PegInHoleSim(PegInHoleConfig(variant='socket', yaw_lead=0.0)).run_trial(
+        plan, offset, PRESS_3D)
+    assert not unled.success and 0.0005 < unled.depth < 0.0015
