@@ -8,13 +8,18 @@ the final policy, and evaluates it on the uniform target box (global success), a
 every quadruped reality config (PyBullet and MuJoCo). Writes ``summary.json``, a table
 (``summary.md``), the training curves of all runs and one heatmap per method.
 
-Usage (about 25 min of training per method on 2 cores, then about 3 min of evaluation each):
-``python benchmarks/domain_randomization.py --train --output runs/dr_benchmark``
+Usage (about 21 min of training per run on one core, then about 3 min of evaluation each):
+``python benchmarks/domain_randomization.py --train --output runs/dr_benchmark``. A run's
+evaluation is kept in ``OUTPUT/<method>_s<seed>/report.json`` and reused while its checkpoint
+and the evaluation settings are unchanged, so two processes (``--methods none adr`` and
+``--methods uniform doraemon``) can share the two cores and a last call without ``--train``
+writes the table over all runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import pathlib
 import subprocess
@@ -42,6 +47,20 @@ def final_checkpoint(run_dir: pathlib.Path, iterations: int) -> pathlib.Path | N
     if checkpoint is None or int(checkpoint.stem.split('_')[1]) < iterations - 1:
         return None
     return checkpoint
+
+
+def earlier_report(path: pathlib.Path, checkpoint: pathlib.Path,
+                   transfer: TransferConfig) -> dict | None:
+    """Return the report at ``path`` if it evaluated ``checkpoint`` with ``transfer``, else None.
+
+    Lets several benchmark processes (one per method or seed) share an output folder and a
+    final call build the table over all runs without evaluating any of them again.
+    """
+    if not path.is_file():
+        return None
+    report = json.loads(path.read_text(encoding='utf-8'))
+    same_config = report.get('config') == json.loads(json.dumps(dataclasses.asdict(transfer)))
+    return report if same_config and report.get('checkpoint') == str(checkpoint) else None
 
 
 def main() -> None:
@@ -81,14 +100,17 @@ def main() -> None:
                                 f'task.seed={seed}', f'run_dir={run_dir}'], check=True)
                 checkpoint = final_checkpoint(run_dir, config.max_iterations)
             folder = output / f'{method}_s{seed}'
-            bundle = export_bundle(run_dir, folder / 'bundle', checkpoint)
-            report = evaluate_transfer(str(bundle), config.task, box, transfer)
             history = read_history(run_dir) if method != 'none' else []
             histories[f'{method} s{seed}'] = history
-            report['final_distribution'] = history[-1] if history else None
-            write_report(report, folder / 'report.json')
-            plot_heatmap(report['heatmap'], folder / 'heatmap.png',
-                         f'{method} seed {seed}: success')
+            report = earlier_report(folder / 'report.json', checkpoint, transfer)
+            if report is None:
+                bundle = export_bundle(run_dir, folder / 'bundle', checkpoint)
+                report = evaluate_transfer(str(bundle), config.task, box, transfer)
+                report['checkpoint'] = str(checkpoint)
+                report['final_distribution'] = history[-1] if history else None
+                write_report(report, folder / 'report.json')
+                plot_heatmap(report['heatmap'], folder / 'heatmap.png',
+                             f'{method} seed {seed}: success')
             runs.setdefault(method, {})[seed] = {
                 **report['metrics'], 'final_entropy': history[-1]['entropy'] if history else None}
             print(method, seed, json.dumps(runs[method][seed], indent=1), flush=True)

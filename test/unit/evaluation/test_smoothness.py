@@ -4,8 +4,9 @@
 import numpy as np
 import pytest
 
-from robot_learning.evaluation.smoothness import (foot_slip, standing_metrics,
-                                                  target_change_metrics, zero_command_window)
+from robot_learning.evaluation.smoothness import (foot_slip, period_two_oscillation,
+                                                  standing_metrics, target_change_metrics,
+                                                  zero_command_window)
 from robot_learning.rotations import yaw_quat
 
 DT = 0.02
@@ -35,6 +36,20 @@ def test_white_noise_changes_spread_over_the_band():
     targets = np.cumsum(rng.normal(size=(4000, 3)), axis=0)  # changes are white
     share = target_change_metrics(targets)['target_change_nyquist_share']
     assert share == pytest.approx(0.1, abs=0.02)
+
+
+def test_period_two_needs_targets_that_move():
+    steps = np.arange(200)
+    chatter = target_change_metrics(0.1 * (-1.0) ** steps[:, None])
+    assert period_two_oscillation(chatter['target_change_mean'],
+                                  chatter['target_change_nyquist_share'])
+    # the same alternation at 2e-5 rad (targets held still, float noise) is no oscillation
+    still = target_change_metrics(1e-5 * (-1.0) ** steps[:, None])
+    assert still['target_change_nyquist_share'] > 0.97
+    assert not period_two_oscillation(still['target_change_mean'],
+                                      still['target_change_nyquist_share'])
+    # moving targets with most power below the Nyquist band
+    assert not period_two_oscillation(0.05, 0.3)
 
 
 def test_standing_drifts_are_measured_after_the_settle_time():
